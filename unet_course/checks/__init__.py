@@ -1,0 +1,6 @@
+"""Learner-facing checks: `check_xxx(your_function)` prints one plain-words line.
+
+One module per lesson; each exercise notebook imports what it needs from here.
+"""
+from .core import CheckResult, check_function, describe_difference  # noqa: F401
+from .sizes import *  # noqa: F401,F403  (lesson 01)

@@ -1,0 +1,29 @@
+"""Pick the fastest available torch device: CUDA, then Apple's MPS, then the CPU.
+
+The course runs on a laptop CPU by default; lessons use `get_device()` and scale their
+settings up when it finds a GPU (see `is_accelerated`).
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["get_device", "is_accelerated"]
+
+
+def get_device(verbose: bool = True) -> torch.device:
+    """Return cuda if available, else mps, else cpu; print which one was picked."""
+    if torch.cuda.is_available():
+        device, why = torch.device("cuda"), f"GPU: {torch.cuda.get_device_name(0)}"
+    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        device, why = torch.device("mps"), "Apple GPU (MPS)"
+    else:
+        device, why = torch.device("cpu"), f"no GPU found, {torch.get_num_threads()} CPU threads"
+    if verbose:
+        print(f"Using device {device.type} ({why})")
+    return device
+
+
+def is_accelerated(device: torch.device | str | None = None) -> bool:
+    """True if `device` (default: `get_device()`) is a GPU, so lessons may use bigger settings."""
+    device = torch.device(device) if device is not None else get_device(verbose=False)
+    return device.type in ("cuda", "mps")
