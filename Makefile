@@ -1,0 +1,53 @@
+# The course in two commands: `make lab` (set up + open JupyterLab) and `make test` (set up +
+# run every test, as CI does). Both create .venv on first use and reinstall only when the
+# requirement files change.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# JupyterLab refuses to run as root without this flag (containers, these course machines).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# Two pytest workers on a 2-core laptop; each notebook stays on one worker (--dist loadfile).
+WORKERS ?= 2
+
+.PHONY: setup lab test test-fast exercises strip bench clean help
+
+help:
+	@echo "make lab        set up .venv and open the course in JupyterLab"
+	@echo "make test       set up .venv and run all tests (unit tests + every notebook with nbval)"
+	@echo "make test-fast  unit tests only"
+	@echo "make exercises  regenerate exercises/ from solutions/"
+	@echo "make strip      remove outputs from all notebooks, then regenerate exercises/"
+	@echo "make bench      run the speed benchmarks in benchmarks/"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) notebooks/01_valid_convolutions.ipynb
+
+test: setup
+	$(BIN)/python tools/make_exercises.py --check
+	$(BIN)/python -m pytest --nbval -n $(WORKERS) --dist loadfile -q
+
+test-fast: setup
+	$(BIN)/python -m pytest tests -q -m "not slow"
+
+exercises: setup
+	$(BIN)/python tools/make_exercises.py
+
+strip: setup
+	$(BIN)/nbstripout --extra-keys "metadata.jupytext" notebooks/*.ipynb solutions/*.ipynb
+	$(BIN)/python tools/make_exercises.py
+
+bench: setup
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

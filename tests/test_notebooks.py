@@ -1,0 +1,57 @@
+"""Every committed notebook is stored clean and follows the lesson shape.
+
+nbval (run by `make test`) executes notebooks/ and solutions/; these tests check what
+execution cannot: stored outputs, kernels, titles and the lesson table in the README.
+"""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL = sorted(p for d in ("notebooks", "solutions", "exercises") for p in (ROOT / d).glob("*.ipynb"))
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _ids(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+def test_there_are_notebooks():
+    assert LESSONS and (ROOT / "solutions").glob("*.ipynb")
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs or execution counts; run `make strip`"
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_runs_with_the_python3_kernel(path):
+    nb = json.loads(path.read_text())
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", \
+        f"{path.name}: set the python3 kernel (`jupytext --set-kernel python3`)"
+    assert "jupytext" not in nb["metadata"], f"{path.name}: run `make strip` to drop jupytext metadata"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
+def test_lesson_shape(path):
+    """Title with number, paper section and CPU time; learning goals; exercise/summary."""
+    nb = json.loads(path.read_text())
+    first = "".join(nb["cells"][0]["source"])
+    number = path.name[:2]
+    assert re.match(rf"# Lesson {number} · ", first), f"{path.name}: title must start '# Lesson {number} · '"
+    assert "**Paper:**" in first and "**CPU time:**" in first, f"{path.name}: state paper section and CPU time"
+    assert "You will learn" in first, f"{path.name}: list what the student will learn"
+    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "## Summary" in text, f"{path.name}: end with a summary"
+
+
+def test_readme_lists_every_lesson():
+    readme = (ROOT / "README.md").read_text()
+    for path in LESSONS:
+        assert f"notebooks/{path.name}" in readme, f"README's lesson table lacks {path.name}"

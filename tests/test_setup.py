@@ -1,0 +1,34 @@
+"""The set-up files agree with each other and with the README."""
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pins(path):
+    lines = [l.split("#")[0].strip() for l in path.read_text().splitlines()]
+    return dict(l.split("==") for l in lines if "==" in l)
+
+
+def test_environment_yml_has_the_same_pins_as_requirements():
+    env = {}
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        m = re.match(r"\s*-\s*([\w.-]+)==([\w.]+)(\+cpu)?\s*$", line)
+        if m:
+            env[m.group(1)] = m.group(2)
+    assert env == _pins(ROOT / "requirements.txt")
+
+
+def test_every_dependency_is_pinned():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=!~ ]", d)[0].lower() for d in deps}
+    pinned = {n.lower() for n in _pins(ROOT / "requirements.txt")}
+    assert names <= pinned, f"not pinned in requirements.txt: {names - pinned}"
+    assert _pins(ROOT / "requirements.txt")["torch"] == "2.13.0"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make lab" in readme
+    assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
