@@ -30,7 +30,7 @@ from scipy import ndimage
 from . import augment as _np_augment
 from .augment import AugmentParams, Augment
 
-__all__ = ["spline_matrix", "dense_field", "sample_coordinates", "warp", "elastic_deform",
+__all__ = ["spline_matrix", "dense_field", "sampling_grid", "warp", "elastic_deform",
            "apply_batch", "augment_batch", "apply_numpy"]
 
 _MODES = ("bicubic", "bilinear", "nearest")
@@ -65,40 +65,44 @@ def dense_field(coarse: torch.Tensor, shape) -> torch.Tensor:
     return field[0] if squeeze else field
 
 
-def sample_coordinates(shape, coarse=None, angle=None, shift=None, n: int = 1,
-                       device=None, dtype=torch.float32) -> torch.Tensor:
-    """Where each output pixel looks, (N, 2, H, W) rows then columns: c + R(x + d(x) - c) + t.
+def sampling_grid(shape, coarse=None, angle=None, shift=None, n: int = 1,
+                  device=None, dtype=torch.float32) -> torch.Tensor:
+    """Where each output pixel looks, as grid_sample's (N, H, W, 2) grid: c + R(x + d(x) - c) + t.
 
-    coarse: (N, 2, g, g) control values or None; angle: (N,) degrees or None; shift: (N, 2).
-    The torch twin of `augment.total_field` (which returns these minus the pixel positions).
+    coarse: (N, 2, g, g) control values (rows, columns) or None; angle: N angles in degrees
+    or None; shift: (N, 2) pixels (rows, columns) or None. The torch twin of
+    `augment.total_field`. grid_sample wants (x, y) in [-1, 1], -1 and +1 being the centres
+    of the first and last pixel (align_corners=True), so pixel p of n sits at 2p / (n - 1) - 1;
+    everything is computed in those units (the field is linear in the control values, so we
+    scale the control values instead of the dense field).
     """
     h, w = _np_augment._check_shape(shape)
-    if coarse is not None:
+    sy, sx = 2.0 / (h - 1), 2.0 / (w - 1)  # pixels -> normalised units
+    base = torch.empty(h, w, 2, device=device, dtype=dtype)
+    base[..., 0] = torch.linspace(-1, 1, w, device=device, dtype=dtype)  # x: columns
+    base[..., 1] = torch.linspace(-1, 1, h, device=device, dtype=dtype)[:, None]  # y: rows
+    if coarse is None:
+        grid = base.expand(n, h, w, 2).clone()
+    else:
         coarse = torch.as_tensor(coarse, device=device, dtype=dtype)
+        if coarse.ndim == 3:
+            coarse = coarse[None]
         n = coarse.shape[0]
-    rows = torch.arange(h, device=device, dtype=dtype).view(1, h, 1).expand(n, h, w)
-    cols = torch.arange(w, device=device, dtype=dtype).view(1, 1, w).expand(n, h, w)
-    y, x = rows, cols
-    if coarse is not None:
-        d = dense_field(coarse, (h, w))
-        y, x = rows + d[:, 0], cols + d[:, 1]
-    if angle is not None:
-        a = torch.deg2rad(torch.as_tensor(angle, device=device, dtype=torch.float64)).to(dtype).view(-1, 1, 1)
-        cy, cx = (h - 1) / 2, (w - 1) / 2
-        cos, sin = torch.cos(a), torch.sin(a)
-        y, x = cy + cos * (y - cy) - sin * (x - cx), cx + sin * (y - cy) + cos * (x - cx)
-    if shift is not None:
-        shift = torch.as_tensor(shift, device=device, dtype=dtype).view(-1, 2, 1, 1)
-        y, x = y + shift[:, 0], x + shift[:, 1]
-    return torch.stack([y, x], dim=1)
-
-
-def _grid(coords: torch.Tensor) -> torch.Tensor:
-    """(N, 2, H, W) pixel coordinates (rows, cols) -> grid_sample's (N, H, W, 2) in [-1, 1] (x, y)."""
-    h, w = coords.shape[-2:]
-    y = coords[:, 0] * (2.0 / (h - 1)) - 1.0  # align_corners=True: -1, +1 = first, last pixel centre
-    x = coords[:, 1] * (2.0 / (w - 1)) - 1.0
-    return torch.stack([x, y], dim=-1)
+        scale = torch.tensor([sx, sy], device=device, dtype=dtype).view(1, 2, 1, 1)
+        xy = coarse.flip(1) * scale  # (N, 2, g, g): x then y, in normalised units
+        rows = spline_matrix(h, coarse.shape[2], device, dtype)  # (H, gy)
+        cols = spline_matrix(w, coarse.shape[3], device, dtype)  # (W, gx)
+        grid = torch.einsum("hi,ncij,wj->nhwc", rows, xy, cols) + base  # (N, H, W, 2)
+    if angle is not None and any(float(a) != 0 for a in angle):
+        a = torch.deg2rad(torch.as_tensor(angle, dtype=torch.float64)).view(-1, 1, 1)
+        cos, sin = torch.cos(a).to(device, dtype), torch.sin(a).to(device, dtype)
+        x, y = grid[..., 0], grid[..., 1]  # rotation about the centre (0, 0), in pixel units:
+        x, y = cos * x + sin * (sx / sy) * y, cos * y - sin * (sy / sx) * x
+        grid = torch.stack([x, y], dim=-1)
+    if shift is not None and any(float(v) != 0 for s in shift for v in s):
+        t = torch.as_tensor(shift, dtype=dtype).view(-1, 2).flip(1) * torch.tensor([sx, sy], dtype=dtype)
+        grid = grid + t.to(device).view(-1, 1, 1, 2)
+    return grid
 
 
 def _sample(x: torch.Tensor, grid: torch.Tensor, mode: str, clip: bool = True) -> torch.Tensor:
@@ -107,12 +111,13 @@ def _sample(x: torch.Tensor, grid: torch.Tensor, mode: str, clip: bool = True) -
         raise ValueError(f"mode must be one of {_MODES} (images, weights, labels), got {mode!r}")
     src = x
     if not x.is_floating_point():
-        big = x.dtype != torch.bool and x.numel() and x.abs().max() > 2 ** 24  # float32 holds integers exactly up to 2**24
-        src = x.to(torch.float64 if big else torch.float32)
+        src = x.to(torch.float32)  # float32 holds integers exactly up to 2**24
+        if x.dtype != torch.bool and x.numel() and src.abs().max() > 2 ** 24:
+            src = x.to(torch.float64)
     out = F.grid_sample(src, grid.to(src.dtype), mode=mode, padding_mode="reflection",
                         align_corners=True)
     if mode == "nearest" and not x.is_floating_point():
-        return out.round_().to(x.dtype)
+        return out.to(x.dtype)  # nearest copies values: no rounding needed
     if clip and mode == "bicubic":
         lo = src.amin(dim=(-2, -1), keepdim=True)
         hi = src.amax(dim=(-2, -1), keepdim=True)
@@ -144,10 +149,11 @@ def warp(x: torch.Tensor, field: torch.Tensor, mode: str = "bicubic", clip: bool
     if field.shape[1:] != (2,) + tuple(x4.shape[-2:]) or field.shape[0] not in (1, x4.shape[0]):
         raise ValueError(f"field must have shape (N, 2, H, W) = {(x4.shape[0], 2) + tuple(x4.shape[-2:])}, "
                          f"got {tuple(field.shape)}")
-    dtype = field.dtype if field.is_floating_point() else torch.float32
     h, w = x4.shape[-2:]
-    coords = sample_coordinates((h, w), n=field.shape[0], device=x4.device, dtype=dtype) + field.to(dtype)
-    grid = _grid(coords).expand(x4.shape[0], -1, -1, -1)
+    dtype = torch.float64 if field.dtype == torch.float64 else torch.float32
+    scale = torch.tensor([2.0 / (w - 1), 2.0 / (h - 1)], device=x4.device, dtype=dtype)
+    grid = sampling_grid((h, w), n=field.shape[0], device=x4.device, dtype=dtype)
+    grid = (grid + field.to(dtype).flip(1).permute(0, 2, 3, 1) * scale).expand(x4.shape[0], -1, -1, -1)
     return undo(_sample(x4, grid, mode, clip))
 
 
@@ -182,7 +188,7 @@ def elastic_deform(image: torch.Tensor, *targets: torch.Tensor, grid: int = 3, s
                              device=image.device, dtype=torch.float32)
     if coarse.ndim == 3:
         coarse = coarse[None]
-    g = _grid(sample_coordinates((h, w), coarse, device=image.device))
+    g = sampling_grid((h, w), coarse, device=image.device)
     out = []
     for t, mode in zip(tensors, modes):
         t4, undo = _as_nchw(t)
@@ -210,7 +216,8 @@ def apply_batch(params: Sequence[AugmentParams], images: torch.Tensor, targets=N
         if t4.shape[0] != images4.shape[0] or t4.shape[-2:] != images4.shape[-2:]:
             raise ValueError(f"targets and weights must match the images' batch and size "
                              f"{(images4.shape[0],) + tuple(images4.shape[-2:])}, got {tuple(t.shape)}")
-        t4 = torch.stack([_dihedral(t4[i], p.k90, p.flip) for i, p in enumerate(params)])
+        if any(p.k90 % 4 or p.flip for p in params):
+            t4 = torch.stack([_dihedral(t4[i], p.k90, p.flip) for i, p in enumerate(params)])
         parts.append((t4, undo))
     (img, undo_i), tgt, wgt = parts[0], parts[1], parts[2]
     h, w = img.shape[-2:]
@@ -223,7 +230,7 @@ def apply_batch(params: Sequence[AugmentParams], images: torch.Tensor, targets=N
                                                for p in params]), device=device, dtype=torch.float32)
         angle = [p.angle for p in params]
         shift = [p.shift for p in params]
-        grid = _grid(sample_coordinates((h, w), coarse, angle, shift, n=len(params), device=device))
+        grid = sampling_grid((h, w), coarse, angle, shift, n=len(params), device=device)
         img = _sample(img, grid, "bicubic")
         if tgt is not None:
             tgt = (_sample(tgt[0], grid, "nearest"), tgt[1])
