@@ -1,0 +1,258 @@
+"""Checks for exercises 02-04: center_crop, the conv block, the up step, fan-in and He's std.
+
+The references are `unet_course.model`'s functions and blocks. For the student's
+nn.Modules the check copies the student's weights into the library block (the layers are
+matched by type and order), runs both on the same input and compares the outputs.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .. import model
+from .core import CheckResult, _report, _short, check_function, describe_difference
+
+__all__ = ["check_center_crop", "check_conv_block", "check_up_step", "check_fan_in", "check_he_std"]
+
+
+def _ramp(*shape: int) -> torch.Tensor:
+    """0, 1, 2, ... in the given shape: every pixel has its own value, so a shifted crop shows."""
+    return torch.arange(math.prod(shape), dtype=torch.float32).reshape(shape)
+
+
+# --------------------------------------------------------------------------- 02: center_crop
+
+def check_center_crop(student_fn) -> CheckResult:
+    """center_crop(x, size): the central window, size an int or (h, w); ValueError when the
+    target is larger than the input or the difference is odd."""
+    cases = [
+        (_ramp(1, 1, 8, 8), 4), (_ramp(1, 1, 8, 8), 8), (_ramp(1, 1, 8, 8), 2),
+        (_ramp(2, 3, 10, 12), (6, 8)), (_ramp(1, 2, 7, 7), 3), (_ramp(1, 1, 7, 9), (1, 3)),
+        (_ramp(1, 1, 568, 568), 392), (_ramp(1, 4, 280, 280), 200), (_ramp(1, 1, 136, 136), 104),
+        (_ramp(1, 1, 64, 64), 56), (_ramp(1, 1, 10, 20), (10, 4)),
+        # the reference raises a ValueError for these
+        (_ramp(1, 1, 4, 4), 6), (_ramp(1, 1, 8, 8), 5), (_ramp(1, 1, 8, 9), (4, 4)),
+        (_ramp(1, 1, 56, 56), 64), (_ramp(1, 1, 8, 8), (4, 10)),
+    ]
+
+    def compare(expected, actual):
+        if not isinstance(actual, torch.Tensor):
+            return f"expected a torch tensor, got {_short(actual)}"
+        why = describe_difference(expected, actual)
+        if why and expected.shape == actual.shape:
+            why += " (is the window centred? cut (H - h) // 2 pixels at the top and left)"
+        return why
+
+    return check_function(student_fn, model.center_crop, cases, name="center_crop", compare=compare)
+
+
+# --------------------------------------------------------------------------- 03: blocks
+
+def _build(student_cls, *args):
+    """(module, None) or (None, CheckResult) when construction fails."""
+    name = getattr(student_cls, "__name__", "your class")
+    try:
+        return student_cls(*args), None
+    except NotImplementedError:
+        return None, _report(False, "not implemented", (
+            f"{name}: not implemented yet. Replace the lines `raise NotImplementedError(...)` "
+            f"with your code, run that cell, then run this check again."))
+    except Exception as error:
+        return None, _report(False, "failed", f"{name}{args} raised {type(error).__name__}: {error}")
+
+
+def _layers(module: nn.Module, kind) -> list[nn.Module]:
+    """The layers of one kind in the order they were registered (ConvTranspose2d is not a Conv2d)."""
+    return [m for m in module.modules() if isinstance(m, kind)]
+
+
+def _padding(layer: nn.Module):
+    return (0, 0) if layer.padding == "valid" else layer.padding if isinstance(layer.padding, str) \
+        else tuple(layer.padding)
+
+
+def _describe(layer: nn.Module) -> str:
+    return (f"{type(layer).__name__}({layer.in_channels}, {layer.out_channels}, "
+            f"kernel_size={tuple(layer.kernel_size)}, stride={tuple(layer.stride)}, "
+            f"padding={_padding(layer)}, bias={layer.bias is not None})")
+
+
+def _same_structure(name: str, student: nn.Module, reference: nn.Module) -> str | None:
+    """None if the student's conv layers match the reference's one to one, else why not."""
+    for kind, what in ((nn.Conv2d, "Conv2d"), (nn.ConvTranspose2d, "ConvTranspose2d")):
+        mine, ref = _layers(student, kind), _layers(reference, kind)
+        if len(mine) != len(ref):
+            return f"{name} should have {len(ref)} {what} layer(s), yours has {len(mine)}"
+        for i, (m, r) in enumerate(zip(mine, ref)):
+            if m.weight.shape != r.weight.shape or tuple(m.stride) != tuple(r.stride) \
+                    or _padding(m) != _padding(r) or (m.bias is None) != (r.bias is None):
+                return f"{what} number {i + 1} of {name} should be {_describe(r)}, yours is {_describe(m)}"
+    return None
+
+
+@torch.no_grad()
+def _copy_weights(student: nn.Module, reference: nn.Module, swap_concat: bool = False) -> None:
+    """Copy the student's conv weights into the reference, layer by layer.
+
+    swap_concat: the student concatenated [up-sampled, skip] instead of [skip, up-sampled];
+    swapping the two halves of the first 3x3 conv's input channels makes the reference do
+    the same computation.
+    """
+    for kind in (nn.Conv2d, nn.ConvTranspose2d):
+        for i, (m, r) in enumerate(zip(_layers(student, kind), _layers(reference, kind))):
+            w = m.weight
+            if swap_concat and kind is nn.Conv2d and i == 0:
+                half = w.shape[1] // 2
+                w = torch.cat([w[:, half:], w[:, :half]], dim=1)
+            r.weight.copy_(w)
+            if m.bias is not None:
+                r.bias.copy_(m.bias)
+
+
+def _shape_hint(expected, actual) -> str | None:
+    why = describe_difference(expected, actual, rtol=1e-4, atol=1e-5)
+    if why is None:
+        return None
+    if not isinstance(actual, torch.Tensor):
+        return f"expected a tensor, got {_short(actual)}"
+    if expected.shape != actual.shape:
+        return why + " (are your 3x3 convs unpadded, as in the paper?)"
+    if (actual < 0).any():
+        return why + " (your output has negative values: does a ReLU follow EACH 3x3 conv?)"
+    return why
+
+
+def check_conv_block(student_cls) -> CheckResult:
+    """ConvBlock(in_channels, out_channels): two unpadded 3x3 convs, each followed by a ReLU;
+    compared with `model.DoubleConv` carrying the same weights."""
+    name = getattr(student_cls, "__name__", "ConvBlock")
+    student, failed = _build(student_cls, 3, 8)
+    if failed is not None:
+        return failed
+    reference = model.DoubleConv(3, 8)
+    why = _same_structure(f"{name}(3, 8)", student, reference)
+    if why:
+        return _report(False, "failed", why)
+    mine, ref = model.count_parameters(student), model.count_parameters(reference)
+    if mine != ref:
+        return _report(False, "failed", f"{name}(3, 8) has {mine} parameters, expected {ref} (two 3x3 convs with biases)")
+
+    built: dict = {}
+
+    def block(c_in, c_out):
+        if (c_in, c_out) not in built:
+            torch.manual_seed(c_in * 1000 + c_out)
+            built[c_in, c_out] = student_cls(c_in, c_out)
+        return built[c_in, c_out]
+
+    def run_student(c_in, c_out, input_size):
+        x = torch.randn(2, c_in, input_size, input_size, generator=torch.Generator().manual_seed(input_size))
+        with torch.no_grad():
+            return block(c_in, c_out)(x)
+
+    def run_reference(c_in, c_out, input_size):
+        x = torch.randn(2, c_in, input_size, input_size, generator=torch.Generator().manual_seed(input_size))
+        reference = model.DoubleConv(c_in, c_out)
+        _copy_weights(block(c_in, c_out), reference)
+        with torch.no_grad():
+            return reference(x)
+
+    cases = [((c_in, c_out), {"input_size": n})
+             for c_in, c_out in ((3, 8), (1, 4), (8, 16), (16, 8)) for n in (5, 12, 29)]
+    return check_function(run_student, run_reference, cases, name=name, compare=_shape_hint)
+
+
+def check_up_step(student_cls) -> CheckResult:
+    """UpStep(in_channels).forward(x, skip): 2x2 up-conv halving the channels, crop the skip
+    map to the centre, concatenate [skip, up-sampled], two unpadded 3x3 convs + ReLU;
+    compared with `model.Up(in_channels, in_channels // 2)` carrying the same weights."""
+    name = getattr(student_cls, "__name__", "UpStep")
+    student, failed = _build(student_cls, 16)
+    if failed is not None:
+        return failed
+    reference = model.Up(16, 8)
+    why = _same_structure(f"{name}(16)", student, reference)
+    if why:
+        return _report(False, "failed", why)
+    mine, ref = model.count_parameters(student), model.count_parameters(reference)
+    if mine != ref:
+        return _report(False, "failed", f"{name}(16) has {mine} parameters, expected {ref}")
+
+    built: dict = {}
+
+    def step(c):
+        if c not in built:
+            torch.manual_seed(c)
+            built[c] = student_cls(c)
+        return built[c]
+
+    def inputs(c, size, skip_size):
+        g = torch.Generator().manual_seed(size * 100 + skip_size)
+        return (torch.randn(2, c, size, size, generator=g),
+                torch.randn(2, c // 2, skip_size, skip_size, generator=g))
+
+    def run_student(c, size, skip_size):
+        with torch.no_grad():
+            return step(c)(*inputs(c, size, skip_size))
+
+    def run_reference(c, size, skip_size, swap=False):
+        reference = model.Up(c, c // 2)
+        _copy_weights(step(c), reference, swap_concat=swap)
+        with torch.no_grad():
+            return reference(*inputs(c, size, skip_size))
+
+    # A common slip: concatenating [up-sampled, skip]. Recognise it by its exact outputs.
+    try:
+        student_out = run_student(16, 6, 20)
+        if describe_difference(run_reference(16, 6, 20), student_out, rtol=1e-4, atol=1e-5) is not None \
+                and describe_difference(run_reference(16, 6, 20, swap=True), student_out,
+                                        rtol=1e-4, atol=1e-5) is None:
+            return _report(False, "failed", (
+                f"{name}: you concatenate [up-sampled, skip]; the course (like Fig. 1) puts the "
+                f"cropped skip map FIRST: torch.cat([skip, x], dim=1)"))
+    except Exception:
+        pass  # check_function below reports it (or that it is not implemented yet)
+
+    # (in_channels, x size, skip size): the skip map is larger by 0 to 2 x 4 pixels, as in the U-Net
+    cases = [((c,), {"size": s, "skip_size": k})
+             for c, s, k in ((16, 6, 12), (16, 6, 20), (8, 5, 18), (32, 7, 14), (4, 28, 64))]
+    return check_function(run_student, run_reference, cases, name=name, compare=_shape_hint)
+
+
+# --------------------------------------------------------------------------- 04: fan-in
+
+_LAYERS = [
+    nn.Conv2d(1, 64, 3), nn.Conv2d(64, 64, 3), nn.Conv2d(64, 128, 3), nn.Conv2d(512, 1024, 3),
+    nn.Conv2d(1024, 512, 3), nn.ConvTranspose2d(1024, 512, 2, stride=2),
+    nn.ConvTranspose2d(128, 64, 2, stride=2), nn.Conv2d(64, 2, 1),
+    # layers that are not in the U-Net
+    nn.Conv2d(3, 16, 5), nn.Conv2d(8, 8, (3, 1)), nn.Conv2d(8, 4, 3, padding=1),
+    nn.ConvTranspose2d(16, 8, 4, stride=2), nn.ConvTranspose2d(16, 8, 3, stride=1),
+    nn.ConvTranspose2d(6, 3, 1), nn.Linear(100, 10),
+]
+
+
+def _show_layer(value) -> str:
+    return repr(value) if isinstance(value, nn.Module) else _short(value)
+
+
+def check_fan_in(student_fn) -> CheckResult:
+    """fan_in(layer): incoming connections of one output unit (C_in*k*k for a conv, C_in for
+    the 2x2 stride-2 up-conv, in_features for a Linear layer)."""
+    def compare(expected, actual):
+        if isinstance(actual, float) and actual.is_integer():
+            actual = int(actual)
+        why = describe_difference(expected, actual)
+        if why and isinstance(actual, (int, float)) and actual == expected * 2:
+            why += " (twice the answer: for a transposed conv count the pixels of the INPUT that reach one output pixel)"
+        return why
+    return check_function(student_fn, model.fan_in, [(m,) for m in _LAYERS], name="fan_in",
+                          show=_show_layer, compare=compare)
+
+
+def check_he_std(student_fn) -> CheckResult:
+    """he_std(layer): sqrt(2 / fan_in(layer)), the paper's standard deviation (Sec. 3)."""
+    return check_function(student_fn, model.he_std, [(m,) for m in _LAYERS], name="he_std",
+                          show=_show_layer)
