@@ -416,3 +416,15 @@ def test_missing_without_download_and_corrupt_existing_copy(upstream, tmp_path, 
     monkeypatch.setattr(data, "_default_root", lambda: (root, True))
     images, _ = load_isbi2012(base_url=site.as_uri(), checksums=sums, progress=False)
     np.testing.assert_array_equal(images[0], np.asarray(Image.open(site / "image" / "0.png")))
+
+
+def test_embedded_checksums_equal_the_committed_file(monkeypatch):
+    """Installs without the repository (Colab) verify against the copy kept in data.py."""
+    assert data._read_checksums(REPO / "data" / "isbi2012.SHA256SUMS") == \
+        data._read_checksums(None)
+    assert len(data._read_checksums(None)) == 60
+    monkeypatch.delenv(data.ISBI2012_ENV, raising=False)
+    assert data._default_root() == (REPO / "data" / "isbi2012", True)
+    monkeypatch.setattr(data, "_CHECKSUMS", REPO / "no-such-file")  # as if installed from PyPI
+    assert data._default_root() == (data.USER_CACHE_DIR / "isbi2012", True)
+    assert len(data._read_checksums(None)) == 60
