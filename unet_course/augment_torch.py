@@ -51,11 +51,13 @@ def spline_matrix(n: int, g: int, device=None, dtype=torch.float32) -> torch.Ten
 def dense_field(coarse: torch.Tensor, shape) -> torch.Tensor:
     """Per-pixel displacement (N, 2, H, W) from control values (N, 2, gy, gx) or (2, gy, gx)."""
     coarse = torch.as_tensor(coarse)
+    given = tuple(coarse.shape)
     squeeze = coarse.ndim == 3
     if squeeze:
         coarse = coarse[None]
     if coarse.ndim != 4 or coarse.shape[1] != 2 or min(coarse.shape[2:]) < 2:
-        raise ValueError(f"coarse must have shape (N, 2, gy, gx) with gy, gx >= 2, got {tuple(coarse.shape)}")
+        raise ValueError(f"coarse must have shape (N, 2, gy, gx) or (2, gy, gx) with gy, gx >= 2, "
+                         f"got {given}")
     h, w = _np_augment._check_shape(shape)
     if not coarse.is_floating_point():
         coarse = coarse.float()
