@@ -337,3 +337,19 @@ def test_plugs_into_the_tile_sampler():
 def test_bad_arguments_give_clear_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ----------------------------------------------------------------------------- learner checks
+def test_checks_accept_the_reference_and_explain_mistakes(capsys):
+    from unet_course.checks import check_dense_field, check_warp
+
+    assert check_dense_field(A.dense_field)
+    assert check_warp(lambda a, f, order: A.warp(a, f, order, clip=False))
+    assert not check_warp(lambda a, f, order: A.warp(a, -f, order, clip=False))
+    assert "other way" in capsys.readouterr().out.splitlines()[-1]
+    assert not check_dense_field(lambda c, shape: A.dense_field(c, shape) + 0.01)
+
+    def not_yet(*args):
+        raise NotImplementedError("Exercise: write the body of warp")
+    result = check_warp(not_yet)
+    assert not result and result.status == "not implemented"
