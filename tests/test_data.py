@@ -428,3 +428,14 @@ def test_embedded_checksums_equal_the_committed_file(monkeypatch):
     monkeypatch.setattr(data, "_CHECKSUMS", REPO / "no-such-file")  # as if installed from PyPI
     assert data._default_root() == (data.USER_CACHE_DIR / "isbi2012", True)
     assert len(data._read_checksums(None)) == 60
+
+
+def test_tiles_with_the_course_augment_hook():
+    augment = pytest.importorskip("unet_course.augment", reason="unet_course/augment.py not written yet")
+    cells = synthetic_cells(200, seed=1)
+    ds = TileDataset([cells.image], [cells.mask], input_size=252, tiles_per_epoch=3, seed=0,
+                     augment=augment.Augment(elastic=True, flip=True))
+    image, target, weight = ds.tile(1)
+    assert image.shape == (252, 252) and target.shape == weight.shape == (68, 68)
+    assert set(np.unique(target)) <= {0, 1} and weight.min() >= 0
+    np.testing.assert_array_equal(ds.tile(1)[0], image)

@@ -498,6 +498,16 @@ def mirror_pad(image: np.ndarray, pad: int) -> np.ndarray:
     return image[np.ix_(mirror_indices(-pad, h + 2 * pad, h), mirror_indices(-pad, w + 2 * pad, w))]
 
 
+def _mirrored_window(array: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+    """array[top:top+size, left:left+size], mirrored where the window leaves the array."""
+    h, w = array.shape
+    if top >= 0 and left >= 0 and top + size <= h and left + size <= w:
+        return array[top:top + size, left:left + size].copy()  # inside: a plain copy
+    rows = mirror_indices(top, size, h)
+    cols = mirror_indices(left, size, w)
+    return np.take(np.take(array, rows, axis=0), cols, axis=1)
+
+
 def _as_image(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype == np.uint8:
@@ -593,23 +603,27 @@ class TileDataset:
         """Tile `index` as numpy arrays (image (S, S), target (s, s), weight (s, s))."""
         rng, k, y, x = self._draw(index)
         image, target, weight = self.images[k], self.targets[k], self.weights[k]
+        top, left = y - self.margin, x - self.margin  # input window, in image coordinates
+        tile_image = _mirrored_window(image, top, left, self.input_size)
+        if self.augment is None:  # only the output window of target and weight is needed
+            top, left, size = y, x, self.out_size
+        else:  # the hook gets input-sized arrays, mirrored like the image
+            size = self.input_size
+        tile_target = _mirrored_window(target, top, left, size)
+        tile_weight = _mirrored_window(weight, top, left, size)
         h, w = image.shape
-        rows = mirror_indices(y - self.margin, self.input_size, h)
-        cols = mirror_indices(x - self.margin, self.input_size, w)
-        window = np.ix_(rows, cols)
-        tile_image, tile_target = image[window], target[window]
-        inside = np.outer((np.arange(y - self.margin, y - self.margin + self.input_size) >= 0)
-                          & (np.arange(y - self.margin, y - self.margin + self.input_size) < h),
-                          (np.arange(x - self.margin, x - self.margin + self.input_size) >= 0)
-                          & (np.arange(x - self.margin, x - self.margin + self.input_size) < w))
-        tile_weight = weight[window] * inside  # pixels outside the image do not count
+        if top < 0 or left < 0 or top + size > h or left + size > w:
+            rows, cols = np.arange(top, top + size), np.arange(left, left + size)
+            inside = np.outer((rows >= 0) & (rows < h), (cols >= 0) & (cols < w))
+            tile_weight = tile_weight * inside  # pixels outside the image do not count
         if self.augment is not None:
             tile_image, tile_target, tile_weight = self.augment(tile_image, tile_target,
                                                                 tile_weight, rng)
-        crop = slice(self.margin, self.margin + self.out_size)
+            crop = slice(self.margin, self.margin + self.out_size)
+            tile_target, tile_weight = tile_target[crop, crop], tile_weight[crop, crop]
         return (np.ascontiguousarray(tile_image, dtype=np.float32),
-                np.ascontiguousarray(tile_target[crop, crop], dtype=np.int64),
-                np.ascontiguousarray(tile_weight[crop, crop], dtype=np.float32))
+                np.ascontiguousarray(tile_target, dtype=np.int64),
+                np.ascontiguousarray(tile_weight, dtype=np.float32))
 
     def __getitem__(self, index: int):
         import torch
