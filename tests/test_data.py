@@ -439,3 +439,20 @@ def test_tiles_with_the_course_augment_hook():
     assert image.shape == (252, 252) and target.shape == weight.shape == (68, 68)
     assert set(np.unique(target)) <= {0, 1} and weight.min() >= 0
     np.testing.assert_array_equal(ds.tile(1)[0], image)
+
+
+# --------------------------------------------------------------------------- exercise 00 checks
+
+def test_mirror_checks_accept_the_reference_and_reject_common_mistakes(capsys):
+    from unet_course.checks import check_mirror_index, check_mirror_pad
+    assert check_mirror_index(lambda i, n: int(mirror_indices(i, 1, n)[0]))
+    assert check_mirror_pad(mirror_pad)
+    symmetric = check_mirror_pad(lambda image, pad: np.pad(image, pad, mode="symmetric"))
+    assert not symmetric and symmetric.status == "failed"     # repeats the edge pixel
+    once = check_mirror_index(lambda i, n: -i if i < 0 else (2 * (n - 1) - i if i >= n else i))
+    assert not once and "mirror_index(" in once.message          # reflects only once
+
+    def todo(i, n):
+        raise NotImplementedError("Exercise: write the body of mirror_index")
+    assert check_mirror_index(todo).status == "not implemented"
+    assert "not implemented yet" in capsys.readouterr().out

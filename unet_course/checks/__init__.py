@@ -6,3 +6,5 @@ from .core import CheckResult, check_function, describe_difference  # noqa: F401
 from .sizes import *  # noqa: F401,F403  (lesson 01)
 from .model import *  # noqa: F401,F403  (lessons 02-04)
 from .augment import *  # noqa: F401,F403  (lesson 06)
+from .data import *  # noqa: F401,F403  (lesson 00)
+from .weights import *  # noqa: F401,F403  (lesson 05)
