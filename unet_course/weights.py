@@ -199,6 +199,8 @@ def _disk_shells(radius: float):
     dy, dx, sq = dy[keep], dx[keep], sq[keep]
     order = np.argsort(sq, kind="stable")
     dy, dx, sq = dy[order], dx[order], sq[order]
+    if not len(sq):
+        return []
     starts = np.flatnonzero(np.r_[True, sq[1:] != sq[:-1]])
     return [(int(sq[a]), dy[a:b], dx[a:b]) for a, b in zip(starts, np.r_[starts[1:], len(sq)])]
 
