@@ -97,7 +97,7 @@ def sampling_grid(shape, coarse=None, angle=None, shift=None, n: int = 1,
         grid = torch.einsum("hi,ncij,wj->nhwc", rows, xy, cols) + base  # (N, H, W, 2)
     if angle is not None and any(float(a) != 0 for a in angle):
         a = torch.deg2rad(torch.as_tensor(angle, dtype=torch.float64)).view(-1, 1, 1)
-        cos, sin = torch.cos(a).to(device, dtype), torch.sin(a).to(device, dtype)
+        cos, sin = torch.cos(a).to(dtype).to(device), torch.sin(a).to(dtype).to(device)  # MPS has no float64
         x, y = grid[..., 0], grid[..., 1]  # rotation about the centre (0, 0), in pixel units:
         x, y = cos * x + sin * (sx / sy) * y, cos * y - sin * (sy / sx) * x
         grid = torch.stack([x, y], dim=-1)
