@@ -104,9 +104,34 @@ def instance_masks(draw):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(labels=instance_masks(), w0=st.floats(0, 30), sigma=st.floats(0.3, 12),
-       search_radius=st.sampled_from([0.0, 1.0, 3.0, 8.0]))
+       search_radius=st.sampled_from([None, 0.0, 1.0, 3.0, 8.0]))
 def test_fast_equals_naive_on_random_masks(labels, w0, sigma, search_radius):
     assert_close_to_naive(labels, w0, sigma, search_radius=search_radius)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(labels=instance_masks(), w0=st.floats(0.5, 30), sigma=st.floats(0.3, 4),
+       atol=st.sampled_from([1e-2, 1e-3, 1e-5, 1e-9]), search_radius=st.sampled_from([None, 0.0, 2.0, 8.0]))
+def test_error_is_below_atol(labels, w0, sigma, atol, search_radius):
+    """The proof's bound, tightly: |fast - naive| < atol (equal floats where the weight >= atol)."""
+    fast = border_weights(labels, w0, sigma, atol=atol, search_radius=search_radius)
+    naive = naive_border_weights(labels, w0, sigma)
+    assert np.abs(fast.astype(np.float64) - naive).max(initial=0) < atol
+    big = naive >= atol
+    np.testing.assert_array_equal(fast[big], naive[big])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_error_is_below_atol_when_the_search_stops_early(seed):
+    """Thin gaps (phase 1 runs) and cutoffs around the searched radius: the 'negligible' rule."""
+    labels = voronoi_cells(48, 14, seed, gap=True)
+    labels[ndi.binary_dilation(labels == 0) & (labels % 3 == 0)] = 0  # some wider gaps too
+    for sigma in np.linspace(0.3, 3, 12):
+        naive = naive_border_weights(labels, 10, sigma)
+        for radius in (1.0, 1.5, 2.0, 3.0):
+            for atol in (1e-2, 1e-4):
+                fast = border_weights(labels, 10, sigma, atol=atol, search_radius=radius)
+                assert np.abs(fast.astype(np.float64) - naive).max() < atol, (sigma, radius, atol)
 
 
 @settings(max_examples=60, deadline=None)

@@ -153,12 +153,13 @@ def _cells_and_boxes(labels: np.ndarray):
 
 
 def cell_distances(instances, cutoff: float = math.inf, where=None) -> tuple[np.ndarray, np.ndarray]:
-    """d1 and d2 (float64) for every pixel, by windowed distance transforms; exact where d1 + d2 <= cutoff.
+    """d1 and d2 (float64) of every background pixel by windowed distance transforms; exact where d1 + d2 <= cutoff.
 
     Each cell's distance transform is computed only inside its bounding box grown by
-    ceil(cutoff) pixels on every side; outside that window d_k counts as inf. The two smallest
-    values seen are never smaller than the true d1, d2, and equal them wherever the true
-    d1 + d2 <= cutoff (proof in `border_weights`). With cutoff = inf every transform covers the
+    floor(cutoff) - 1 pixels on every side; outside that window d_k counts as inf. On
+    background pixels, the two smallest values seen are never smaller than the true d1, d2,
+    and equal them wherever the true d1 + d2 <= cutoff (proof in `border_weights`). On cell
+    pixels d1 = 0 is exact and d2 is >= the true d2. With cutoff = inf every transform covers the
     whole image and the result is exact everywhere (but as slow as the naive version).
     ``where`` (boolean, optional): only cells whose window holds a True pixel are transformed;
     the result is then only meaningful on those pixels.
@@ -167,13 +168,15 @@ def cell_distances(instances, cutoff: float = math.inf, where=None) -> tuple[np.
     small, boxes = _cells_and_boxes(labels)
     d1 = np.full(labels.shape, np.inf)
     d2 = np.full(labels.shape, np.inf)
-    grow = max(labels.shape) if math.isinf(cutoff) else int(math.ceil(cutoff))
+    # Grow by g = floor(c) - 1: then a pixel outside the window has d_k >= g + 1 = floor(c),
+    # and since a background pixel has d1 >= 1, d1 + d_k >= floor(c) + 1 > c (see border_weights).
+    grow = max(labels.shape) if math.isinf(cutoff) else max(int(math.floor(cutoff)) - 1, 0)
     windows = [tuple(slice(max(s.start - grow, 0), min(s.stop + grow, n)) for s, n in zip(box, labels.shape))
                for _, box in boxes]
     if where is not None:
         # A summed-area table tells in O(1) whether a window holds any pixel of `where`.
-        table = np.zeros(tuple(n + 1 for n in labels.shape), np.int64)
-        table[1:, 1:] = np.asarray(where, bool).cumsum(0).cumsum(1)
+        table = np.zeros(tuple(n + 1 for n in labels.shape), np.int32)
+        table[1:, 1:] = np.asarray(where, bool).cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
         keep = [table[r.stop, c.stop] - table[r.start, c.stop] - table[r.stop, c.start]
                 + table[r.start, c.start] > 0 for r, c in windows]
         boxes = [b for b, k in zip(boxes, keep) if k]
@@ -248,14 +251,14 @@ def _nearest_pairs_by_offsets(labels: np.ndarray, max_radius: float):
         searched_sq = sq
         if not len(active):
             break
-        if sq >= 9 and len(active) > len(rows) // 4:
+        if (sq >= 5 and len(active) > len(rows) // 2) or (sq >= 9 and len(active) > len(rows) // 4):
             break  # wide background: leave the rest to the windowed transforms
     d1sq[active] = first_sq
     return rows, cols, d1sq, d2sq, searched_sq
 
 
 def border_weights(instances, w0: float = 10.0, sigma: float = 5.0, *, atol: float = 1e-6,
-                   search_radius: float = 8.0) -> np.ndarray:
+                   search_radius: float | None = None) -> np.ndarray:
     """The border term of eq. 2: w0 * exp(-(d1 + d2)^2 / (2 sigma^2)); fast, and exact to ``atol``.
 
     Same definition and result as `naive_border_weights` (max abs difference < atol = 1e-6 by
@@ -265,29 +268,32 @@ def border_weights(instances, w0: float = 10.0, sigma: float = 5.0, *, atol: flo
     1. For every background pixel, look at the pixels around it in order of distance, up to
        ``search_radius``: the first cell id met gives d1, the first different id gives d2
        (`_nearest_pairs_by_offsets`). Between touching or nearly touching cells this settles
-       almost every background pixel within 2-4 px. (Skipped when more than a third of the
-       image is background: then most background pixels are far from any pair of cells.) A pixel whose second cell is farther
+       almost every background pixel within 2-4 px. (Skipped when the background is more
+       than thin gaps: then most background pixels are far from any pair of cells.) A pixel whose second cell is farther
        than the searched radius rho is settled as negligible when d1 + rho >= c (or
        2 rho >= c if no cell was found), since then d1 + d2 > c (c defined below).
     2. The pixels left over get d1, d2 from distance transforms restricted to windows
        (`cell_distances`), one per cell that has a left-over pixel in its window.
 
     Why windows are exact. Let c = `border_cutoff`(w0, sigma, atol), so the weight is below
-    atol whenever d1 + d2 > c, and let cell k's window be its bounding box grown by ceil(c)
-    on every side. A pixel x outside k's window is more than c away from every pixel of k
-    (d_k(x) > c). Let d1', d2' be the two smallest d_k over the cells whose windows hold x.
-    They are minima over a subset of the cells, so d1' >= d1 and d2' >= d2.
+    atol whenever d1 + d2 > c, and let cell k's window be its bounding box grown by
+    g = floor(c) - 1 pixels on every side. A pixel x outside k's window is at least g + 1 rows
+    or columns away from every pixel of k, so d_k(x) >= g + 1 = floor(c). Let d1', d2' be the
+    two smallest d_k over the cells whose windows hold x. They are minima over a subset of
+    the cells, so d1' >= d1 and d2' >= d2.
       * If the cells giving the true d1 and d2 both have x in their windows, they are in the
         subset, so d1' = d1 and d2' = d2: the weight is exactly the naive one.
       * Otherwise the true d1 or d2 comes from a cell whose window misses x, so that distance
-        is > c, hence d2 > c (d2 >= d1) and d1 + d2 > c: the true weight lies in [0, atol).
-        Since d1' + d2' >= d1 + d2 > c, the fast weight also lies in [0, atol) (0 when d2' is
-        inf). Two numbers in [0, atol) differ by less than atol.
+        is >= floor(c); hence d2 >= floor(c) (d2 >= d1), and d1 >= 1 (x is background), so
+        d1 + d2 >= floor(c) + 1 > c: the true weight lies in [0, atol). Since
+        d1' + d2' >= d1 + d2 > c, the fast weight also lies in [0, atol) (0 when d2' is inf).
+        Two numbers in [0, atol) differ by less than atol.
     So |fast - naive| < atol at every pixel (the result is rounded to float32 like the naive one).
 
     Returns float32 of the input's shape: 0 on cell pixels, 0 everywhere with fewer than two
     cells, never NaN or inf. ``atol=0`` switches the cutoff off (every transform covers the
-    whole image: exact but slow); ``search_radius`` only changes the speed, never the result.
+    whole image: exact but slow). ``search_radius`` (px) only changes the speed, never the
+    result: None = 8 when the background is thin gaps and 0 (no phase 1) otherwise.
     """
     labels = _as_2d(_as_instances(instances))
     cutoff = border_cutoff(w0, sigma, atol)
@@ -296,11 +302,17 @@ def border_weights(instances, w0: float = 10.0, sigma: float = 5.0, *, atol: flo
     cells = labels[labels != 0]
     if cells.size == 0 or cells.min() == cells.max():
         return weights  # fewer than two cells: no pair, no border term
-    # Phase 1: settle the background pixels that have two cells close by. It pays off when
-    # the background is mostly thin gaps; with more background than a third of the image it
+    # Phase 1: settle the background pixels that have two cells close by. It pays off only
+    # when the background is thin gaps between cells: at most a third of the image, and 90 %
+    # of it next to a cell (3x3 neighbourhood). Otherwise (wide membranes, open background) it
     # is skipped (radius 0) and the windowed transforms of phase 2 do all the work.
-    thin = cells.size >= 2 * labels.size / 3
-    radius = min(search_radius, cutoff) if thin else 0.0
+    if search_radius is None:
+        background = labels == 0
+        n_background = labels.size - cells.size
+        thin = 3 * n_background <= labels.size and \
+            np.count_nonzero(background & ~ndi.maximum_filter(~background, size=3)) <= 0.1 * n_background
+        search_radius = 8.0 if thin else 0.0
+    radius = min(float(search_radius), cutoff)
     rows, cols, d1sq, d2sq, searched_sq = _nearest_pairs_by_offsets(labels, radius)
     d1 = np.sqrt(d1sq.astype(np.float64).clip(0))  # same float operations as scipy's edt
     d2 = np.sqrt(d2sq.astype(np.float64).clip(0))
@@ -312,8 +324,10 @@ def border_weights(instances, w0: float = 10.0, sigma: float = 5.0, *, atol: flo
     d1[negligible] = d2[negligible] = np.inf  # weight 0, and the true one is below atol
     # Phase 2: windowed distance transforms for the pixels left over.
     if left.any():
-        where = np.zeros(labels.shape, bool)
-        where[rows[left], cols[left]] = True
+        where = None  # phase 1 skipped: every cell's window is needed
+        if radius > 0:
+            where = np.zeros(labels.shape, bool)
+            where[rows[left], cols[left]] = True
         far1, far2 = cell_distances(labels, cutoff, where=where)
         d1[left], d2[left] = far1[rows[left], cols[left]], far2[rows[left], cols[left]]
     total = d1 + d2

@@ -6,7 +6,7 @@ import numpy as np
 from .. import weights
 from .core import CheckResult, check_function, describe_difference
 
-__all__ = ["check_border_weights", "check_masks"]
+__all__ = ["check_border_weights"]
 
 
 def _disks(rng: np.random.Generator, shape, n: int, radii=(2, 7)) -> np.ndarray:
