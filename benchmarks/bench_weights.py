@@ -1,12 +1,15 @@
 """Speed target of issue 6: the border term of eq. 2, fast vs naive, in ONE run.
 
-    python benchmarks/bench_weights.py [--size 512] [--cells 125] [--repeat 3]
+    python benchmarks/bench_weights.py [--size 512] [--cells 125] [--repeat 3] [--layout disks]
 
 Prints the naive time (one full-image distance transform per cell, then a sort), the fast
-time (`unet_course.weights.border_weights`: windowed transforms), their ratio and the max abs
+time (`unet_course.weights.border_weights`: a short search around each background pixel,
+then windowed transforms where needed), their ratio and the max abs
 difference. Target: ratio >= 50 and max abs difference <= 1e-5 on a 512x512 mask with ~125
 cells. The mask is made here (a Voronoi partition of random seeds with ~2 px gaps between
-cells), deterministically from --seed, so the benchmark needs no data.
+cells), deterministically from --seed, so the benchmark needs no data. ``--layout disks``
+times the other path of the fast code (wide background: no phase-1 search, only windowed
+transforms) on scattered disks; the target is set for the thin-gap layout.
 Timings are the minimum over --repeat runs (the machine is shared, so the minimum is the
 least noisy estimate); both versions run in the same process, one after the other.
 """
@@ -36,6 +39,17 @@ def voronoi_cells(size: int = 512, n_cells: int = 125, seed: int = 0) -> np.ndar
     return cells
 
 
+def scattered_disks(size: int = 512, n_cells: int = 125, seed: int = 0) -> np.ndarray:
+    """Random disks (radius 8-16 px) painted in turn: ~75 % wide background, some overlap."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    cells = np.zeros((size, size), np.int32)
+    for k in range(1, n_cells + 1):
+        cy, cx, r = rng.uniform(0, size), rng.uniform(0, size), rng.uniform(8, 16)
+        cells[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = k
+    return cells
+
+
 def best_time(fn, repeat: int):
     times, result = [], None
     for _ in range(repeat):
@@ -53,11 +67,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--w0", type=float, default=10.0)
     parser.add_argument("--sigma", type=float, default=5.0)
+    parser.add_argument("--layout", choices=["voronoi", "disks"], default="voronoi",
+                        help="voronoi: thin gaps (the target); disks: wide background (the "
+                             "windowed-transform path alone)")
     args = parser.parse_args(argv)
 
-    cells = voronoi_cells(args.size, args.cells, args.seed)
+    make = voronoi_cells if args.layout == "voronoi" else scattered_disks
+    cells = make(args.size, args.cells, args.seed)
     n = len(np.unique(cells)) - 1
-    print(f"mask {cells.shape}, {n} cells, {np.mean(cells == 0):.1%} background; "
+    print(f"{args.layout} mask {cells.shape}, {n} cells, {np.mean(cells == 0):.1%} background; "
           f"w0={args.w0:g}, sigma={args.sigma:g}")
     t_fast, fast = best_time(lambda: border_weights(cells, args.w0, args.sigma), args.repeat)
     t_naive, naive = best_time(lambda: naive_border_weights(cells, args.w0, args.sigma), args.repeat)
@@ -72,7 +90,10 @@ def main(argv=None) -> dict:
     print(f"ratio naive / fast   : {t_naive / t_fast:9.1f}x  (transforms alone / fast: {t_edt / t_fast:.1f}x)")
     print(f"max abs difference   : {diff:.3g}  (target <= 1e-5; max weight {naive.max():.4f})")
     ok = diff <= 1e-5 and t_naive / t_fast >= 50
-    print("target met" if ok else "TARGET NOT MET")
+    if args.layout == "voronoi":
+        print("target met (ratio >= 50, max abs difference <= 1e-5)" if ok else "TARGET NOT MET")
+    else:
+        print("exact" if diff <= 1e-5 else "NOT EXACT", "(the speed target is for --layout voronoi)")
     return {"naive_s": t_naive, "edt_only_s": t_edt, "fast_s": t_fast, "ratio": t_naive / t_fast,
             "max_abs_diff": diff}
 

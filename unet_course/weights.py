@@ -313,6 +313,12 @@ def border_weights(instances, w0: float = 10.0, sigma: float = 5.0, *, atol: flo
             np.count_nonzero(background & ~ndi.maximum_filter(~background, size=3)) <= 0.1 * n_background
         search_radius = 8.0 if thin else 0.0
     radius = min(float(search_radius), cutoff)
+    if radius < 1:  # no phase 1: windowed transforms for every cell, then the formula
+        background = labels == 0
+        d1, d2 = cell_distances(labels, cutoff)
+        total = d1[background] + d2[background]
+        weights[background] = w0 * np.exp(-(total * total) / (2.0 * sigma * sigma))
+        return weights
     rows, cols, d1sq, d2sq, searched_sq = _nearest_pairs_by_offsets(labels, radius)
     d1 = np.sqrt(d1sq.astype(np.float64).clip(0))  # same float operations as scipy's edt
     d2 = np.sqrt(d2sq.astype(np.float64).clip(0))
@@ -324,10 +330,8 @@ def border_weights(instances, w0: float = 10.0, sigma: float = 5.0, *, atol: flo
     d1[negligible] = d2[negligible] = np.inf  # weight 0, and the true one is below atol
     # Phase 2: windowed distance transforms for the pixels left over.
     if left.any():
-        where = None  # phase 1 skipped: every cell's window is needed
-        if radius > 0:
-            where = np.zeros(labels.shape, bool)
-            where[rows[left], cols[left]] = True
+        where = np.zeros(labels.shape, bool)
+        where[rows[left], cols[left]] = True
         far1, far2 = cell_distances(labels, cutoff, where=where)
         d1[left], d2[left] = far1[rows[left], cols[left]], far2[rows[left], cols[left]]
     total = d1 + d2
