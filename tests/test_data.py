@@ -73,6 +73,20 @@ def test_touching_zero_means_every_neighbour_is_separated(seed):
     assert len(touching_pairs(synthetic_cells(96, seed=seed, touching=1.0).instances)) > 0
 
 
+@settings(max_examples=15, deadline=None)
+@given(h=st.integers(16, 80), w=st.integers(16, 80), n_cells=st.integers(1, 30),
+       touching=st.floats(0, 1), clustering=st.floats(0, 1), irregularity=st.floats(0, 2),
+       seed=st.integers(0, 10_000))
+def test_synthetic_any_size_and_parameters(h, w, n_cells, touching, clustering, irregularity, seed):
+    image, instances, mask = synthetic_cells((h, w), n_cells, seed, touching=touching,
+                                             clustering=clustering, irregularity=irregularity)
+    assert image.shape == instances.shape == mask.shape == (h, w)
+    assert image.dtype == np.float32 and 0 <= image.min() and image.max() <= 1
+    ids = np.unique(instances[instances > 0])
+    assert np.array_equal(ids, np.arange(1, len(ids) + 1))
+    np.testing.assert_array_equal(mask, instances > 0)
+
+
 def test_synthetic_rejects_bad_arguments():
     with pytest.raises(ValueError, match="size"):
         synthetic_cells(8)
