@@ -329,3 +329,23 @@ def test_check_passes_the_naive_version_and_explains_failures(capsys):
     assert not checks.check_border_weights(nan_without_pairs)
     out = capsys.readouterr().out
     assert "NaN" in out and "not implemented yet" in out
+
+
+def test_class_balance_check(capsys):
+    assert checks.check_class_balance_weights(class_balance_weights)
+    assert not checks.check_class_balance_weights(lambda mask: np.ones(np.shape(mask)))
+
+    def inverse_frequency(mask):  # unnormalised: right ratios, wrong scale
+        _, inverse, counts = np.unique(mask, return_inverse=True, return_counts=True)
+        return (1.0 / counts)[inverse.reshape(np.shape(mask))]
+
+    assert not checks.check_class_balance_weights(inverse_frequency)
+    assert "expected" in capsys.readouterr().out
+
+
+def test_check_accepts_tiny_weights_between_far_cells(capsys):
+    """Far-apart cells: the exact term is tiny but not 0; the library rounds it to 0 (< 1e-6)."""
+    def exact_naive(instances, w0=10, sigma=5):
+        return naive_border_weights(instances, w0, sigma).astype(np.float64)
+
+    assert checks.check_border_weights(exact_naive)
