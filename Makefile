@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Two pytest workers on a 2-core laptop; each notebook stays on one worker (--dist loadfile).
 WORKERS ?= 2
+# Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
+# for PyTorch's CPU wheels on a machine without a GPU.
+PIP_EXTRA ?=
 
 .PHONY: setup lab test test-fast exercises strip bench clean help
 
@@ -23,7 +26,7 @@ help:
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q $(PIP_EXTRA) -r requirements-dev.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 

@@ -62,3 +62,37 @@ def test_describe_difference_arrays_and_tensors():
     assert "1 of 12 values differ" in describe_difference(a, b) and "(1, 2)" in describe_difference(a, b)
     assert describe_difference(3, 3.0000001) is None and describe_difference(3, 4)
     assert describe_difference(True, 1)
+
+
+def test_shrinking_to_exactly_zero_is_caught(capsys):
+    """A student who only rejects negative sizes must not pass (16 at depth 1 shrinks to 0)."""
+    def late_check(n, depth=4):
+        for _ in range(depth):
+            n -= 4
+            if n % 2:
+                raise ValueError("odd")
+            n //= 2
+        n -= 4
+        for _ in range(depth):
+            n = 2 * n - 4
+        if n < 0:
+            raise ValueError("negative")
+        return n
+    assert not checks.check_output_size(late_check)
+
+
+def test_even_kernels_are_checked(capsys):
+    assert not checks.check_conv_output_size(
+        lambda n, kernel_size=3: n - 2 * (kernel_size // 2) if n >= kernel_size else sizes.output_size(-1))
+    assert not checks.check_conv_output_size(
+        lambda n, kernel_size=3: (n - 2 * (kernel_size // 2)) if n >= kernel_size else (_ for _ in ()).throw(ValueError()))
+
+
+def test_int_instead_of_bool_is_named(capsys):
+    assert not checks.check_is_valid_input_size(lambda n, depth=4: int(sizes.is_valid_input_size(n, depth)))
+    assert "expected a bool" in capsys.readouterr().out
+
+
+def test_paper_case_is_reported_first(capsys):
+    checks.check_output_size(lambda n, depth=4: 0)
+    assert capsys.readouterr().out.startswith("✗ output_size(572, depth=4): expected 388, got 0")

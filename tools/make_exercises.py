@@ -105,6 +105,8 @@ def main(argv=None) -> int:
             print(f"out of date: {p.relative_to(ROOT)} (run `make exercises`)")
         for p in extra:
             print(f"no solution for: {p.relative_to(ROOT)}")
+        if not stale and not extra:
+            print(f"exercises/ is up to date with solutions/ ({len(expected)} notebooks)")
         return 1 if stale or extra else 0
     for p in stale:
         p.write_text(expected[p])

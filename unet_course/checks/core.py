@@ -88,12 +88,25 @@ def describe_difference(expected: Any, actual: Any, rtol: float = 1e-5, atol: fl
                 return f"at position {i}: {why}"
         return None
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return None if expected is actual or expected == actual and type(expected) is type(actual) \
+        if isinstance(expected, bool) and not isinstance(actual, (bool, np.bool_)):
+            return f"expected a bool ({expected!r}), got {actual!r} ({type(actual).__name__})"
+        return None if bool(expected) == bool(actual) and isinstance(actual, (bool, np.bool_)) \
             else f"expected {expected!r}, got {actual!r}"
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float, np.number)):
         ok = math.isclose(float(actual), float(expected), rel_tol=rtol, abs_tol=atol)
         return None if ok else f"expected {expected!r}, got {actual!r}"
     return None if actual == expected else f"expected {_short(expected)}, got {_short(actual)}"
+
+
+def _reason(error: Exception) -> str:
+    """The first clause of the reference's error message: enough to say why, short enough to read."""
+    text = str(error)
+    for sep in (": ", ". "):
+        head, _, tail = text.partition(sep)
+        if tail and sep == ": " and len(head) > 30:
+            text = tail  # drop a long preamble such as "input size 570 is not valid ...:"
+            break
+    return text.split(". ")[0][:120]
 
 
 def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable, *,
@@ -129,7 +142,7 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
             return _report(False, "failed", f"{call} raised {type(error).__name__}: {error} ({want})")
         if expected_error is not None:
             return _report(False, "failed", (
-                f"{call}: expected a {type(expected_error).__name__} ({expected_error}), "
+                f"{call}: expected a {type(expected_error).__name__} ({_reason(expected_error)}), "
                 f"but your function returned {_short(actual)}"))
         why = compare(expected, actual)
         if why:
