@@ -246,6 +246,10 @@ def test_dataloader_workers_give_the_same_tiles_without_repeats():
     assert torch.equal(serial, parallel)
     corners = [tuple(t[0, 0, :2].tolist()) for t in parallel]
     assert len(set(corners)) == len(corners), "no tile repeats across workers"
+    ds.set_epoch(3)  # a new epoch reaches the workers too
+    epoch3 = torch.cat([b[0] for b in DataLoader(ds, batch_size=4, num_workers=2)])
+    assert torch.equal(epoch3, torch.stack([ds[i][0] for i in range(len(ds))]))
+    assert not torch.equal(epoch3, parallel)
 
 
 def test_training_targets_uses_the_weight_map():

@@ -28,7 +28,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -191,12 +191,14 @@ def synthetic_cells(size: int | tuple[int, int] = 512, n_cells: int | None = Non
     new_id = np.zeros(len(area), np.int32)
     new_id[keep] = np.arange(1, keep.sum() + 1)
     labels = new_id[labels]
-    image = _render(rng, labels, own, radius, spacing, contact_contrast, illumination, noise, blur)
+    image = _render(rng, labels, own, spacing, contact_contrast, illumination, noise, blur)
     return SyntheticCells(image, labels, (labels > 0).astype(np.int64))
 
 
-def _render(rng, labels, own, radius, spacing, contact_contrast, illumination, noise, blur):
-    """Draw cells: bright outer border, faint contact border, darker nucleus, texture, shading."""
+def _render(rng, labels, own, spacing, contact_contrast, illumination, noise, blur):
+    """Draw cells: bright outer border, faint contact border, darker nucleus, texture, shading.
+
+    `own`: each pixel's distance to the seed point of the cell it was grown from."""
     h, w = labels.shape
     k = int(labels.max())
     cells = labels > 0
@@ -208,8 +210,7 @@ def _render(rng, labels, own, radius, spacing, contact_contrast, illumination, n
     image = np.where(cells, base[labels] + 0.05 * texture, 0.12 + 0.02 * texture)
     image += cells * (0.35 * np.exp(-0.5 * ((to_background - 1) / 1.5) ** 2)
                       + 0.35 * contact_contrast * np.exp(-0.5 * (to_contact / 1.2) ** 2))
-    # nucleus: a darker blob around the cell's seed (its radius, from the seed's cell, before
-    # relabelling: `own` is the distance to the original seed)
+    # nucleus: a darker, slightly irregular disk around the cell's seed point
     nucleus_r = 0.3 * spacing * (1 + 0.15 * _smooth_noise(rng, (h, w), 3.0))
     image -= cells * 0.12 * (own < nucleus_r)
     # uneven illumination: a smooth multiplicative field from a coarse random grid
@@ -540,7 +541,9 @@ class TileDataset:
     Randomness: tile i is drawn with the generator ``default_rng([seed, epoch, i])``, so it
     does not depend on the order of access, on global random state or on which DataLoader
     worker draws it: several workers give the same tiles as one, without repeats. Call
-    ``set_epoch(e)`` before each epoch for new tiles (``len`` tiles per epoch).
+    ``set_epoch(e)`` before each epoch for new tiles (``len`` tiles per epoch); a DataLoader
+    copies the data set into its workers when an epoch's iteration starts (unless
+    ``persistent_workers=True``, which keeps the first copy).
 
     Deviation: the paper trains on a batch of one large tile per step; batches of smaller
     tiles (e.g. 252 -> 68) train faster on a CPU.
