@@ -474,3 +474,13 @@ def test_mirror_checks_accept_the_reference_and_reject_common_mistakes(capsys):
         raise NotImplementedError("Exercise: write the body of mirror_index")
     assert check_mirror_index(todo).status == "not implemented"
     assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_missing_upstream_file_is_reported_with_the_http_status(upstream, tmp_path):
+    site, sums = upstream
+    (site / "label" / "0.png").unlink()
+    root = tmp_path / "cache"
+    with _Server(site) as server, pytest.raises(DownloadError, match="HTTP 404") as error:
+        load_isbi2012(root, base_url=server.url, checksums=sums, progress=False)
+    assert "/label/0.png" in str(error.value) and data.ISBI2012_ENV in str(error.value)
+    assert not (root / "train" / "label" / "00.png").exists() and not _leftovers(root)

@@ -355,6 +355,10 @@ def _download(url: str, target: Path, expected: str, timeout: float, root: Path,
                         out.write(block)
                         digest.update(block)
                         received += len(block)
+            except urllib.error.HTTPError as error:  # the server answered, but not the file
+                raise DownloadError(f"could not download {url}: the server answered HTTP "
+                                    f"{error.code} ({error.reason}); the file may have moved "
+                                    f"upstream. " + _offline_help(root, base_url)) from error
             except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
                 raise DownloadError(f"could not download {url}: {error}. Are you offline? "
                                     + _offline_help(root, base_url)) from error
