@@ -33,8 +33,9 @@ Deviations from the paper, and choices it leaves open:
   dilation). This leaves a background line about one pixel wide between touching cells and no
   two different cells 8-adjacent (proof in `separation_border`).
 - `border_weights` is the fast, exact version: it equals `naive_border_weights` (one
-  distance transform per cell over the whole image) to within ``atol`` = 1e-6 everywhere,
-  and is typically ~100x faster for ~125 cells on 512x512 (see `benchmarks/bench_weights.py`).
+  distance transform per cell over the whole image) to within ``atol`` = 1e-6 everywhere
+  (a proven bound, not an approximation that usually works), and is 25-150x faster for ~125
+  cells on 512x512 (see `border_weights` and `benchmarks/bench_weights.py`).
 """
 from __future__ import annotations
 
@@ -262,16 +263,19 @@ def border_weights(instances, w0: float = 10.0, sigma: float = 5.0, *, atol: flo
     """The border term of eq. 2: w0 * exp(-(d1 + d2)^2 / (2 sigma^2)); fast, and exact to ``atol``.
 
     Same definition and result as `naive_border_weights` (max abs difference < atol = 1e-6 by
-    default, and identical floats wherever the weight is >= atol), typically 50-200x faster.
+    default, and identical floats wherever the weight is >= atol), and much faster: on
+    512x512 with ~125 cells about 100-150x with thin gaps between cells, 25-50x with wide
+    background or ISBI-like membranes (2 CPU cores; `benchmarks/bench_weights.py`).
     Two phases, both exact:
 
     1. For every background pixel, look at the pixels around it in order of distance, up to
        ``search_radius``: the first cell id met gives d1, the first different id gives d2
        (`_nearest_pairs_by_offsets`). Between touching or nearly touching cells this settles
-       almost every background pixel within 2-4 px. (Skipped when the background is more
-       than thin gaps: then most background pixels are far from any pair of cells.) A pixel whose second cell is farther
+       almost every background pixel within 2-4 px. A pixel whose second cell is farther
        than the searched radius rho is settled as negligible when d1 + rho >= c (or
        2 rho >= c if no cell was found), since then d1 + d2 > c (c defined below).
+       Skipped when the background is more than thin gaps (wide membranes, open space):
+       then most background pixels are far from any pair of cells.
     2. The pixels left over get d1, d2 from distance transforms restricted to windows
        (`cell_distances`), one per cell that has a left-over pixel in its window.
 
