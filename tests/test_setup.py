@@ -32,3 +32,12 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make lab" in readme
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
+
+
+def test_every_subpackage_is_packaged():
+    """A non-editable install (Colab's pip install git+...) must include unet_course.checks."""
+    from setuptools import find_packages
+    found = set(find_packages(str(ROOT), include=["unet_course*"]))
+    assert {"unet_course", "unet_course.checks"} <= found
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert conf["packages"]["find"]["include"] == ["unet_course*"]
