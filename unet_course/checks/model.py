@@ -74,7 +74,8 @@ def _padding(layer: nn.Module):
 
 
 def _describe(layer: nn.Module) -> str:
-    return (f"{type(layer).__name__}({layer.in_channels}, {layer.out_channels}, "
+    kind = "ConvTranspose2d" if isinstance(layer, nn.ConvTranspose2d) else "Conv2d"
+    return (f"{kind}({layer.in_channels}, {layer.out_channels}, "
             f"kernel_size={tuple(layer.kernel_size)}, stride={tuple(layer.stride)}, "
             f"padding={_padding(layer)}, bias={layer.bias is not None})")
 
@@ -111,7 +112,12 @@ def _copy_weights(student: nn.Module, reference: nn.Module, swap_concat: bool = 
                 r.bias.copy_(m.bias)
 
 
-def _shape_hint(expected, actual) -> str | None:
+_BLOCK_HINT = "check that a ReLU follows EACH 3x3 conv and that the layers run in the order they were created"
+_UP_HINT = ("check: no ReLU after the up-conv, the CENTRE of the skip map is kept, a ReLU follows "
+            "each 3x3 conv")
+
+
+def _shape_hint(expected, actual, hint: str = _BLOCK_HINT) -> str | None:
     why = describe_difference(expected, actual, rtol=1e-4, atol=1e-5)
     if why is None:
         return None
@@ -121,7 +127,7 @@ def _shape_hint(expected, actual) -> str | None:
         return why + " (are your 3x3 convs unpadded, as in the paper?)"
     if (actual < 0).any():
         return why + " (your output has negative values: does a ReLU follow EACH 3x3 conv?)"
-    return why
+    return f"{why} ({hint})"
 
 
 def check_conv_block(student_cls) -> CheckResult:
@@ -218,7 +224,8 @@ def check_up_step(student_cls) -> CheckResult:
     # (in_channels, x size, skip size): the skip map is larger by 0 to 2 x 4 pixels, as in the U-Net
     cases = [((c,), {"size": s, "skip_size": k})
              for c, s, k in ((16, 6, 12), (16, 6, 20), (8, 5, 18), (32, 7, 14), (4, 28, 64))]
-    return check_function(run_student, run_reference, cases, name=name, compare=_shape_hint)
+    return check_function(run_student, run_reference, cases, name=name,
+                          compare=lambda expected, actual: _shape_hint(expected, actual, _UP_HINT))
 
 
 # --------------------------------------------------------------------------- 04: fan-in
