@@ -403,6 +403,8 @@ def he_init_(model: nn.Module, rng=None) -> nn.Module:
     generator = _torch_generator(rng)
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            # not nn.init.kaiming_normal_: for a ConvTranspose2d it takes N = C_out * kh * kw
+            # (2 C_in for the up-convs), a std sqrt(2) too small; fan_in counts the true N
             w = torch.randn(module.weight.shape, generator=generator) * he_std(module)
             module.weight.copy_(w)
             if module.bias is not None:
