@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["CheckResult", "check_function", "describe_difference", "NOT_IMPLEMENTED"]
+__all__ = ["CheckResult", "check_function", "describe_difference", "report", "short", "NOT_IMPLEMENTED"]
 
 NOT_IMPLEMENTED = "not implemented yet"
 
@@ -38,7 +38,7 @@ class CheckResult:
         """The message was printed already; show nothing more in a notebook."""
 
 
-def _report(passed: bool, status: str, message: str) -> CheckResult:
+def report(passed: bool, status: str, message: str) -> CheckResult:
     symbol = {"passed": "✓", "failed": "✗", "not implemented": "⏳"}[status]
     print(f"{symbol} {message}")
     return CheckResult(passed, message, status)
@@ -49,7 +49,7 @@ def _fmt_call(name: str, args: Sequence, kwargs: dict, show: Callable[[Any], str
     return f"{name}({', '.join(parts)})"
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
     """A short description of a value: arrays and tensors by shape and dtype."""
     if hasattr(value, "shape") and hasattr(value, "dtype") and getattr(value, "ndim", 0) > 0:
         kind = type(value).__module__.split(".")[0]
@@ -81,7 +81,7 @@ def describe_difference(expected: Any, actual: Any, rtol: float = 1e-5, atol: fl
         return None
     if isinstance(expected, (list, tuple)) and not isinstance(expected, str):
         if not isinstance(actual, (list, tuple)) or len(actual) != len(expected):
-            return f"expected {_short(expected)}, got {_short(actual)}"
+            return f"expected {short(expected)}, got {short(actual)}"
         for i, (e, a) in enumerate(zip(expected, actual)):
             why = describe_difference(e, a, rtol, atol)
             if why:
@@ -95,7 +95,7 @@ def describe_difference(expected: Any, actual: Any, rtol: float = 1e-5, atol: fl
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float, np.number)):
         ok = math.isclose(float(actual), float(expected), rel_tol=rtol, abs_tol=atol)
         return None if ok else f"expected {expected!r}, got {actual!r}"
-    return None if actual == expected else f"expected {_short(expected)}, got {_short(actual)}"
+    return None if actual == expected else f"expected {short(expected)}, got {short(actual)}"
 
 
 def _reason(error: Exception) -> str:
@@ -110,7 +110,7 @@ def _reason(error: Exception) -> str:
 
 
 def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable, *,
-                   name: str | None = None, show: Callable[[Any], str] = _short,
+                   name: str | None = None, show: Callable[[Any], str] = short,
                    compare: Callable[[Any, Any], str | None] = describe_difference) -> CheckResult:
     """Compare `student_fn` with `reference_fn` on every case and print one line.
 
@@ -130,22 +130,22 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable
         try:
             actual = student_fn(*args, **kwargs)
         except NotImplementedError:
-            return _report(False, "not implemented", (
+            return report(False, "not implemented", (
                 f"{name}: {NOT_IMPLEMENTED}. Replace the line `raise NotImplementedError(...)` "
                 f"with your code, run that cell, then run this check again."))
         except Exception as error:
             if expected_error is not None and isinstance(error, type(expected_error)):
                 count += 1
                 continue
-            want = f"expected {_short(expected)}" if expected_error is None else \
+            want = f"expected {short(expected)}" if expected_error is None else \
                 f"expected a {type(expected_error).__name__}"
-            return _report(False, "failed", f"{call} raised {type(error).__name__}: {error} ({want})")
+            return report(False, "failed", f"{call} raised {type(error).__name__}: {error} ({want})")
         if expected_error is not None:
-            return _report(False, "failed", (
+            return report(False, "failed", (
                 f"{call}: expected a {type(expected_error).__name__} ({_reason(expected_error)}), "
-                f"but your function returned {_short(actual)}"))
+                f"but your function returned {short(actual)}"))
         why = compare(expected, actual)
         if why:
-            return _report(False, "failed", f"{call}: {why}")
+            return report(False, "failed", f"{call}: {why}")
         count += 1
-    return _report(True, "passed", f"{name}: correct on all {count} inputs.")
+    return report(True, "passed", f"{name}: correct on all {count} inputs.")

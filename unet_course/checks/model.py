@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .. import model
-from .core import CheckResult, _report, _short, check_function, describe_difference
+from .core import CheckResult, report, short, check_function, describe_difference
 
 __all__ = ["check_center_crop", "check_conv_block", "check_up_step", "check_fan_in", "check_he_std"]
 
@@ -39,7 +39,7 @@ def check_center_crop(student_fn) -> CheckResult:
 
     def compare(expected, actual):
         if not isinstance(actual, torch.Tensor):
-            return f"expected a torch tensor, got {_short(actual)}"
+            return f"expected a torch tensor, got {short(actual)}"
         why = describe_difference(expected, actual)
         if why and expected.shape == actual.shape:
             why += " (is the window centred? cut (H - h) // 2 pixels at the top and left)"
@@ -56,11 +56,11 @@ def _build(student_cls, *args):
     try:
         return student_cls(*args), None
     except NotImplementedError:
-        return None, _report(False, "not implemented", (
+        return None, report(False, "not implemented", (
             f"{name}: not implemented yet. Replace the lines `raise NotImplementedError(...)` "
             f"with your code, run that cell, then run this check again."))
     except Exception as error:
-        return None, _report(False, "failed", f"{name}{args} raised {type(error).__name__}: {error}")
+        return None, report(False, "failed", f"{name}{args} raised {type(error).__name__}: {error}")
 
 
 def _layers(module: nn.Module, kind) -> list[nn.Module]:
@@ -122,7 +122,7 @@ def _shape_hint(expected, actual, hint: str = _BLOCK_HINT) -> str | None:
     if why is None:
         return None
     if not isinstance(actual, torch.Tensor):
-        return f"expected a tensor, got {_short(actual)}"
+        return f"expected a tensor, got {short(actual)}"
     if expected.shape != actual.shape:
         return why + " (are your 3x3 convs unpadded, as in the paper?)"
     if (actual < 0).any():
@@ -140,10 +140,10 @@ def check_conv_block(student_cls) -> CheckResult:
     reference = model.DoubleConv(3, 8)
     why = _same_structure(f"{name}(3, 8)", student, reference)
     if why:
-        return _report(False, "failed", why)
+        return report(False, "failed", why)
     mine, ref = model.count_parameters(student), model.count_parameters(reference)
     if mine != ref:
-        return _report(False, "failed", f"{name}(3, 8) has {mine} parameters, expected {ref} (two 3x3 convs with biases)")
+        return report(False, "failed", f"{name}(3, 8) has {mine} parameters, expected {ref} (two 3x3 convs with biases)")
 
     built: dict = {}
 
@@ -181,10 +181,10 @@ def check_up_step(student_cls) -> CheckResult:
     reference = model.Up(16, 8)
     why = _same_structure(f"{name}(16)", student, reference)
     if why:
-        return _report(False, "failed", why)
+        return report(False, "failed", why)
     mine, ref = model.count_parameters(student), model.count_parameters(reference)
     if mine != ref:
-        return _report(False, "failed", f"{name}(16) has {mine} parameters, expected {ref}")
+        return report(False, "failed", f"{name}(16) has {mine} parameters, expected {ref}")
 
     built: dict = {}
 
@@ -215,7 +215,7 @@ def check_up_step(student_cls) -> CheckResult:
         if describe_difference(run_reference(16, 6, 20), student_out, rtol=1e-4, atol=1e-5) is not None \
                 and describe_difference(run_reference(16, 6, 20, swap=True), student_out,
                                         rtol=1e-4, atol=1e-5) is None:
-            return _report(False, "failed", (
+            return report(False, "failed", (
                 f"{name}: you concatenate [up-sampled, skip]; the course (like Fig. 1) puts the "
                 f"cropped skip map FIRST: torch.cat([skip, x], dim=1)"))
     except Exception:
@@ -242,7 +242,7 @@ _LAYERS = [
 
 
 def _show_layer(value) -> str:
-    return repr(value) if isinstance(value, nn.Module) else _short(value)
+    return repr(value) if isinstance(value, nn.Module) else short(value)
 
 
 def check_fan_in(student_fn) -> CheckResult:
