@@ -443,8 +443,50 @@ def test_check_up_step(capsys):
     assert "skip map FIRST" in capsys.readouterr().out
     assert not checks.check_up_step(CornerCropUp)
     assert "values differ" in capsys.readouterr().out
-    assert not checks.check_up_step(UpsampleUp)
-    assert "should have 2 Conv2d layer(s), yours has 3" in capsys.readouterr().out
+    assert not checks.check_up_step(UpsampleUp)  # the up-conv is missing: say so, name the layer
+    assert "should have 1 ConvTranspose2d layer(s), yours has 0" in capsys.readouterr().out
+
+
+class PadUpsampledUp(GoodUp):
+    """Pads the up-sampled map to the skip map's size instead of cropping the skip map."""
+
+    def forward(self, x, skip):
+        x = self.up(x)
+        d = skip.shape[-1] - x.shape[-1]
+        x = F.pad(x, (d // 2, d - d // 2, d // 2, d - d // 2))
+        return self.block(torch.cat([skip, x], dim=1))
+
+
+class CreatedBackwards(GoodBlock):
+    def __init__(self, c_in, c_out):
+        nn.Module.__init__(self)
+        self.b = nn.Conv2d(c_out, c_out, 3)
+        self.a = nn.Conv2d(c_in, c_out, 3)
+
+
+def test_check_up_step_names_an_unfinished_conv_block(capsys):
+    class UpOnStub(GoodUp):  # UpStep written, but the ConvBlock it uses is still the stub
+        def __init__(self, c):
+            nn.Module.__init__(self)
+            self.up = nn.ConvTranspose2d(c, c // 2, 2, stride=2)
+            self.block = StubBlock(c, c // 2)
+
+    capsys.readouterr()
+    result = checks.check_up_step(UpOnStub)
+    assert result.status == "not implemented" and "uses StubBlock" in capsys.readouterr().out
+
+
+def test_check_messages_name_the_mistake(capsys):
+    capsys.readouterr()
+    assert not checks.check_conv_block(PaddedBlock)
+    printed = capsys.readouterr().out
+    assert "padding (1, 1) instead of (0, 0)" in printed and "unpadded" in printed
+    assert not checks.check_conv_block(CreatedBackwards)
+    assert "order" in capsys.readouterr().out
+    # the convs are unpadded here; the shape is wrong because the up-sampled map was padded
+    assert not checks.check_up_step(PadUpsampledUp)
+    printed = capsys.readouterr().out
+    assert "Crop the skip map" in printed and "unpadded, as in the paper" not in printed
 
 
 def test_check_fan_in_and_he_std(capsys):
@@ -463,3 +505,26 @@ def test_check_fan_in_and_he_std(capsys):
     assert not checks.check_fan_in(weights_per_unit)
     assert not checks.check_he_std(lambda layer: math.sqrt(1 / fan_in(layer)))
     assert checks.check_fan_in(lambda layer: float(fan_in(layer)))  # 576.0 is fine too
+
+
+def test_check_fan_in_catches_floor_division_and_explains(capsys):
+    def floor_fan_in(layer):  # k // s instead of ceil(k / s): right whenever k is a multiple of s
+        if isinstance(layer, nn.ConvTranspose2d):
+            (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
+            return layer.in_channels * (kh // sh) * (kw // sw)
+        return fan_in(layer)
+
+    def conv_like(layer):  # a transposed conv counted like a conv: C_in * kh * kw
+        if isinstance(layer, nn.Linear):
+            return layer.in_features
+        return layer.in_channels * math.prod(layer.kernel_size)
+
+    capsys.readouterr()
+    assert not checks.check_fan_in(floor_fan_in)
+    assert "round UP" in capsys.readouterr().out
+    assert not checks.check_fan_in(conv_like)
+    assert "ceil(kh/sh)" in capsys.readouterr().out
+    assert not checks.check_he_std(lambda layer: math.sqrt(1 / fan_in(layer)))
+    assert "ReLU" in capsys.readouterr().out
+    assert not checks.check_he_std(lambda layer: 2 / fan_in(layer))
+    assert "variance" in capsys.readouterr().out

@@ -55,7 +55,16 @@ def _build(student_cls, *args):
     name = getattr(student_cls, "__name__", "your class")
     try:
         return student_cls(*args), None
-    except NotImplementedError:
+    except NotImplementedError as error:
+        tb = error.__traceback__
+        while tb.tb_next is not None:  # the frame that raised: whose __init__ is unfinished?
+            tb = tb.tb_next
+        raiser = type(tb.tb_frame.f_locals.get("self")).__name__
+        if raiser not in (name, "NoneType") and isinstance(student_cls, type) \
+                and not isinstance(tb.tb_frame.f_locals.get("self"), student_cls):
+            return None, report(False, "not implemented", (
+                f"{name} uses {raiser}, which is not implemented yet: finish {raiser} (and its "
+                f"check) first, then run this check again."))
         return None, report(False, "not implemented", (
             f"{name}: not implemented yet. Replace the lines `raise NotImplementedError(...)` "
             f"with your code, run that cell, then run this check again."))
@@ -80,16 +89,46 @@ def _describe(layer: nn.Module) -> str:
             f"padding={_padding(layer)}, bias={layer.bias is not None})")
 
 
+_ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
+
+
+def _differences(mine: nn.Module, ref: nn.Module) -> list[str]:
+    """The attributes in which a student's conv layer differs from the reference layer."""
+    pairs = (("in_channels", mine.in_channels, ref.in_channels),
+             ("out_channels", mine.out_channels, ref.out_channels),
+             ("kernel_size", tuple(mine.kernel_size), tuple(ref.kernel_size)),
+             ("stride", tuple(mine.stride), tuple(ref.stride)),
+             ("padding", _padding(mine), _padding(ref)),
+             ("bias", mine.bias is not None, ref.bias is not None))
+    return [f"{what} {m} instead of {r}" for what, m, r in pairs if m != r]
+
+
 def _same_structure(name: str, student: nn.Module, reference: nn.Module) -> str | None:
-    """None if the student's conv layers match the reference's one to one, else why not."""
-    for kind, what in ((nn.Conv2d, "Conv2d"), (nn.ConvTranspose2d, "ConvTranspose2d")):
+    """None if the student's conv layers match the reference's one to one, else why not.
+
+    Transposed convs are compared first: a missing up-conv is the more telling message.
+    """
+    for kind, what in ((nn.ConvTranspose2d, "ConvTranspose2d"), (nn.Conv2d, "Conv2d")):
         mine, ref = _layers(student, kind), _layers(reference, kind)
         if len(mine) != len(ref):
-            return f"{name} should have {len(ref)} {what} layer(s), yours has {len(mine)}"
+            why = f"{name} should have {len(ref)} {what} layer(s), yours has {len(mine)}"
+            if kind is nn.ConvTranspose2d and ref and not mine:
+                why += (" (the paper's up-conv is ONE layer, a transposed convolution: "
+                        "nn.ConvTranspose2d(C, C // 2, kernel_size=2, stride=2))")
+            return why
+        if [_describe(m) for m in mine] != [_describe(r) for r in ref] \
+                and sorted(map(_describe, mine)) == sorted(map(_describe, ref)):
+            return (f"{name} has the right {what} layers, but creates them in a different order: the "
+                    f"check matches layers in the order they are created in __init__, so create "
+                    f"them in the order forward uses them")
         for i, (m, r) in enumerate(zip(mine, ref)):
-            if m.weight.shape != r.weight.shape or tuple(m.stride) != tuple(r.stride) \
-                    or _padding(m) != _padding(r) or (m.bias is None) != (r.bias is None):
-                return f"{what} number {i + 1} of {name} should be {_describe(r)}, yours is {_describe(m)}"
+            diffs = _differences(m, r)
+            if diffs:
+                why = (f"the {_ORDINAL.get(i + 1, f'{i + 1}th')} {what} created in {name} should be "
+                       f"{_describe(r)}, yours is {_describe(m)}: {', '.join(diffs)}")
+                if kind is nn.Conv2d and any(d.startswith("padding") for d in diffs):
+                    why += " (the paper's 3x3 convs are unpadded: leave padding at its default, 0)"
+                return why
     return None
 
 
@@ -115,16 +154,21 @@ def _copy_weights(student: nn.Module, reference: nn.Module, swap_concat: bool = 
 _BLOCK_HINT = "check that a ReLU follows EACH 3x3 conv and that the layers run in the order they were created"
 _UP_HINT = ("check: no ReLU after the up-conv, the CENTRE of the skip map is kept, a ReLU follows "
             "each 3x3 conv")
+_BLOCK_SHAPE_HINT = ("two unpadded 3x3 convs take 4 pixels off each side length, H x W -> H-4 x W-4: "
+                     "do both convs run, with no padding and nothing else in between?")
+_UP_SHAPE_HINT = ("the up-conv doubles the size and the two 3x3 convs take 4 pixels off: H x W -> "
+                  "2H-4 x 2W-4. Crop the skip map to the up-sampled map's size; do not pad or resize "
+                  "the up-sampled map")
 
 
-def _shape_hint(expected, actual, hint: str = _BLOCK_HINT) -> str | None:
+def _shape_hint(expected, actual, hint: str = _BLOCK_HINT, shape_hint: str = _BLOCK_SHAPE_HINT) -> str | None:
     why = describe_difference(expected, actual, rtol=1e-4, atol=1e-5)
     if why is None:
         return None
     if not isinstance(actual, torch.Tensor):
         return f"expected a tensor, got {short(actual)}"
     if expected.shape != actual.shape:
-        return why + " (are your 3x3 convs unpadded, as in the paper?)"
+        return f"{why} ({shape_hint})"
     if (actual < 0).any():
         return why + " (your output has negative values: does a ReLU follow EACH 3x3 conv?)"
     return f"{why} ({hint})"
@@ -225,7 +269,7 @@ def check_up_step(student_cls) -> CheckResult:
     cases = [((c,), {"size": s, "skip_size": k})
              for c, s, k in ((16, 6, 12), (16, 6, 20), (8, 5, 18), (32, 7, 14), (4, 28, 64))]
     return check_function(run_student, run_reference, cases, name=name,
-                          compare=lambda expected, actual: _shape_hint(expected, actual, _UP_HINT))
+                          compare=lambda expected, actual: _shape_hint(expected, actual, _UP_HINT, _UP_SHAPE_HINT))
 
 
 # --------------------------------------------------------------------------- 04: fan-in
@@ -237,7 +281,8 @@ _LAYERS = [
     # layers that are not in the U-Net
     nn.Conv2d(3, 16, 5), nn.Conv2d(8, 8, (3, 1)), nn.Conv2d(8, 4, 3, padding=1),
     nn.ConvTranspose2d(16, 8, 4, stride=2), nn.ConvTranspose2d(16, 8, 3, stride=1),
-    nn.ConvTranspose2d(6, 3, 1), nn.Linear(100, 10),
+    nn.ConvTranspose2d(6, 3, 1), nn.ConvTranspose2d(8, 4, 3, stride=2),  # kernel not a multiple of the stride
+    nn.Linear(100, 10),
 ]
 
 
@@ -245,21 +290,60 @@ def _show_layer(value) -> str:
     return repr(value) if isinstance(value, nn.Module) else short(value)
 
 
+def _number(value):
+    """A plain float for ints, floats, numpy numbers and one-element tensors; None otherwise."""
+    try:
+        return float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _fan_in_hint(layer: nn.Module, expected: int, actual) -> str:
+    """Why a fan-in may be wrong, from the value the student returned ("" if no guess)."""
+    value = _number(actual)
+    if value is None or not isinstance(layer, nn.ConvTranspose2d):
+        return ""
+    if value == expected * 2:
+        return " (twice the answer: for a transposed conv count the pixels of the INPUT that reach one output pixel)"
+    (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
+    if value == layer.in_channels * kh * kw:
+        return (" (that counts all kh*kw weights per input channel; but the input pixels are spread "
+                "`stride` apart, so one output pixel receives only ceil(kh/sh) * ceil(kw/sw) of them)")
+    if value == layer.in_channels * (kh // sh) * (kw // sw):
+        return (" (when the kernel is not a multiple of the stride, round UP: ceil(kh/sh), "
+                "the most input pixels any output pixel receives)")
+    return ""
+
+
 def check_fan_in(student_fn) -> CheckResult:
     """fan_in(layer): incoming connections of one output unit (C_in*k*k for a conv, C_in for
     the 2x2 stride-2 up-conv, in_features for a Linear layer)."""
+    current = {}
+
+    def reference(layer):  # check_function calls it first, with the same layer, then compare
+        current["layer"] = layer
+        return model.fan_in(layer)
+
     def compare(expected, actual):
         if isinstance(actual, float) and actual.is_integer():
             actual = int(actual)
         why = describe_difference(expected, actual)
-        if why and isinstance(actual, (int, float)) and actual == expected * 2:
-            why += " (twice the answer: for a transposed conv count the pixels of the INPUT that reach one output pixel)"
-        return why
-    return check_function(student_fn, model.fan_in, [(m,) for m in _LAYERS], name="fan_in",
+        return why and why + _fan_in_hint(current["layer"], expected, actual)
+    return check_function(student_fn, reference, [(m,) for m in _LAYERS], name="fan_in",
                           show=_show_layer, compare=compare)
 
 
 def check_he_std(student_fn) -> CheckResult:
     """he_std(layer): sqrt(2 / fan_in(layer)), the paper's standard deviation (Sec. 3)."""
+    def compare(expected, actual):
+        why = describe_difference(expected, actual)
+        value = _number(actual)
+        if why and value is not None:
+            if math.isclose(value, expected / math.sqrt(2), rel_tol=1e-4):
+                why += (" (that is sqrt(1/N) or sqrt(2/N) with N twice too large: the factor 2 makes up "
+                        "for the ReLU, which keeps half of the variance; check N with your fan_in)")
+            elif math.isclose(value, expected ** 2, rel_tol=1e-4):
+                why += " (that is the variance 2/N; the standard deviation is its square root)"
+        return why
     return check_function(student_fn, model.he_std, [(m,) for m in _LAYERS], name="he_std",
-                          show=_show_layer)
+                          show=_show_layer, compare=compare)
