@@ -58,6 +58,12 @@ def short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _number(value: Any) -> str:
+    """A numpy scalar as a plain number: 0.271 rather than np.float32(0.27100003)."""
+    value = value.item() if hasattr(value, "item") else value
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
 def describe_difference(expected: Any, actual: Any, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
     """None if `actual` matches `expected`, else one sentence that says how they differ.
 
@@ -77,7 +83,7 @@ def describe_difference(expected: Any, actual: Any, rtol: float = 1e-5, atol: fl
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             return (f"the shape is right, but {int(bad.sum())} of {bad.size} values differ; "
-                    f"first at index {where}: expected {exp[where]!r}, got {act[where]!r}")
+                    f"first at index {where}: expected {_number(exp[where])}, got {_number(act[where])}")
         return None
     if isinstance(expected, (list, tuple)) and not isinstance(expected, str):
         if not isinstance(actual, (list, tuple)) or len(actual) != len(expected):
