@@ -349,3 +349,46 @@ def test_check_accepts_tiny_weights_between_far_cells(capsys):
         return naive_border_weights(instances, w0, sigma).astype(np.float64)
 
     assert checks.check_border_weights(exact_naive)
+
+
+def test_check_explains_wrong_pixels_with_d1_and_d2(capsys):
+    """A wrong answer is shown at one pixel with its d1, d2 (or as a cell pixel), in plain numbers."""
+    def nearest_twice(instances, w0=10, sigma=5):  # d1 + d2 from the nearest cell only: 2 * d1
+        labels = np.asarray(instances)
+        if len(np.unique(labels[labels > 0])) < 2:
+            return np.zeros(labels.shape)
+        d = ndi.distance_transform_edt(labels == 0)
+        return np.where(labels == 0, w0 * np.exp(-(2 * d) ** 2 / (2 * sigma ** 2)), 0.0)
+
+    assert not checks.check_border_weights(nearest_twice)
+    out = capsys.readouterr().out
+    assert "d1 = 1 and second-nearest cell is 2 at d2 = 2" in out and "np.float" not in out
+
+    def keeps_cells(instances, w0=10, sigma=5):
+        labels = np.asarray(instances)
+        ids = np.unique(labels[labels > 0])
+        if len(ids) < 2:
+            return np.zeros(labels.shape)
+        stack = np.sort(np.stack([ndi.distance_transform_edt(labels != k) for k in ids]), axis=0)
+        return w0 * np.exp(-(stack[0] + stack[1]) ** 2 / (2 * sigma ** 2))
+
+    assert not checks.check_border_weights(keeps_cells)
+    assert "the border term is 0 on cell pixels" in capsys.readouterr().out
+
+    def integer_weights(instances, w0=10, sigma=5):  # np.zeros_like(instances) keeps the int dtype
+        out = np.zeros_like(np.asarray(instances))
+        out[...] = naive_border_weights(instances, w0, sigma)
+        return out
+
+    assert not checks.check_border_weights(integer_weights)
+    assert "integers" in capsys.readouterr().out
+
+
+def test_class_balance_check_shows_the_counts(capsys):
+    def always_two_classes(mask):
+        _, inverse, counts = np.unique(mask, return_inverse=True, return_counts=True)
+        return (np.size(mask) / (2 * counts))[inverse.reshape(np.shape(mask))]
+
+    assert not checks.check_class_balance_weights(always_two_classes)
+    out = capsys.readouterr().out
+    assert "n_classes = 1" in out and "expected N / (n_classes · N_class) = 42 / (1 · 42) = 1, got 0.5" in out

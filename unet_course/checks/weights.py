@@ -46,7 +46,39 @@ def check_masks(seed: int = 2015) -> list[tuple[str, np.ndarray]]:
     return masks
 
 
-def _compare(expected: np.ndarray, actual) -> str | None:
+def _nearest_two(instances: np.ndarray, pixel: tuple[int, int]):
+    """(id, d) of the nearest and the second-nearest cell of one pixel (small check masks only)."""
+    ids = np.unique(instances)
+    ids = ids[ids != 0]
+    rows, cols = np.nonzero(instances)
+    near = sorted((float(np.hypot(rows[instances[rows, cols] == k] - pixel[0],
+                                  cols[instances[rows, cols] == k] - pixel[1]).min()), int(k)) for k in ids)
+    return [(k, d) for d, k in near[:2]]
+
+
+def _explain_pixel(instances: np.ndarray, w0: float, sigma: float, expected: np.ndarray,
+                   actual: np.ndarray, bad: np.ndarray) -> str:
+    """One sentence on the most telling wrong pixel: a cell pixel, else the background pixel with
+    the largest expected weight (in a gap between cells), with its d1, d2 and the formula."""
+    n_bad = f"{int(bad.sum())} of {bad.size} values differ"
+    on_cells = bad & (instances != 0)
+    if on_cells.any():
+        pixel = tuple(int(i) for i in np.argwhere(on_cells)[0])
+        return (f"{n_bad}; at (row {pixel[0]}, col {pixel[1]}), a pixel of cell {int(instances[pixel])}, "
+                f"expected 0 (the border term is 0 on cell pixels), got {float(actual[pixel]):.4g}")
+    pixel = tuple(int(i) for i in np.unravel_index(np.argmax(np.where(bad, expected, -np.inf)), bad.shape))
+    nearest = _nearest_two(instances, pixel)
+    if len(nearest) < 2:
+        return (f"{n_bad}; at (row {pixel[0]}, col {pixel[1]}) expected {float(expected[pixel]):.4g}, "
+                f"got {float(actual[pixel]):.4g}")
+    (k1, d1), (k2, d2) = nearest
+    return (f"{n_bad}; at (row {pixel[0]}, col {pixel[1]}), a background pixel whose nearest cell is "
+            f"{k1} at d1 = {d1:.3g} and second-nearest cell is {k2} at d2 = {d2:.3g}, expected "
+            f"w0·exp(−(d1 + d2)²/(2σ²)) = {w0:g}·exp(−{d1 + d2:.3g}²/(2·{sigma:g}²)) = "
+            f"{float(expected[pixel]):.4g}, got {float(actual[pixel]):.4g}")
+
+
+def _compare(expected: np.ndarray, actual, case: dict | None = None) -> str | None:
     actual = np.asarray(actual)
     if actual.shape != expected.shape:
         return f"expected an array of shape {expected.shape}, got shape {actual.shape}"
@@ -57,7 +89,17 @@ def _compare(expected: np.ndarray, actual) -> str | None:
     if not expected.any() and np.abs(actual).max(initial=0) > 1e-5:
         return ("expected 0 everywhere (with fewer than two cells there is no pair of cells, so "
                 f"no border term), but got values up to {np.abs(actual).max():.3g}")
-    return describe_difference(expected, actual, rtol=1e-5, atol=1e-5)
+    why = describe_difference(expected, actual, rtol=1e-5, atol=1e-5)
+    if why is None:
+        return None
+    if actual.dtype.kind in "iu":
+        return (f"your weights are integers (dtype {actual.dtype}), so values such as "
+                f"{float(expected.max()):.4g} were cut to whole numbers: store them in a float array "
+                "(np.zeros_like(instances) has the integer dtype of instances; use np.zeros(shape))")
+    if case is None:
+        return why
+    bad = ~np.isclose(actual.astype(float), expected.astype(float), rtol=1e-5, atol=1e-5)
+    return _explain_pixel(np.asarray(case["instances"]), case["w0"], case["sigma"], expected, actual, bad)
 
 
 def check_border_weights(student_fn) -> CheckResult:
@@ -80,11 +122,39 @@ def check_border_weights(student_fn) -> CheckResult:
             return f"<{names[id(value)]}, shape {value.shape}>"
         return repr(value)
 
+    case = {}  # the inputs of the current case: the reference runs first, then the comparison
+
     def reference(instances, w0=10.0, sigma=5.0):
+        case.update(instances=instances, w0=w0, sigma=sigma)
         return weights.border_weights(instances, w0=w0, sigma=sigma)
 
     return check_function(student_fn, reference, cases, name="border_weights", show=show,
-                          compare=_compare)
+                          compare=lambda expected, actual: _compare(expected, actual, case))
+
+
+def _show_mask(value) -> str:
+    """A class mask by its classes and their pixel counts, e.g. <mask (6, 7): class 0 × 42 px>."""
+    if not isinstance(value, np.ndarray):
+        return repr(value)
+    classes, counts = np.unique(value, return_counts=True)
+    listed = ", ".join(f"class {c!r} × {n} px" for c, n in zip(classes.tolist()[:4], counts.tolist()[:4]))
+    return f"<mask {value.shape}: {listed}{', ...' if len(classes) > 4 else ''}>"
+
+
+def _compare_balance(expected: np.ndarray, actual, mask: np.ndarray) -> str | None:
+    actual = np.asarray(actual)
+    if actual.shape != expected.shape or actual.dtype.kind not in "fiu":
+        return describe_difference(expected, actual, rtol=1e-5, atol=1e-6)
+    bad = ~np.isclose(actual.astype(float), expected.astype(float), rtol=1e-5, atol=1e-6)
+    if not bad.any():
+        return None
+    pixel = tuple(int(i) for i in np.argwhere(bad)[0])
+    classes, counts = np.unique(mask, return_counts=True)
+    n_class = int(counts[classes.tolist().index(mask[pixel].item())])
+    return (f"{int(bad.sum())} of {bad.size} values differ; at {pixel} (class {mask[pixel].item()!r}: "
+            f"N_class = {n_class} of N = {mask.size} px, n_classes = {len(classes)}) expected "
+            f"N / (n_classes · N_class) = {mask.size} / ({len(classes)} · {n_class}) = "
+            f"{float(expected[pixel]):.4g}, got {float(actual[pixel]):.4g}")
 
 
 def check_class_balance_weights(student_fn) -> CheckResult:
@@ -96,5 +166,12 @@ def check_class_balance_weights(student_fn) -> CheckResult:
              np.array([[0, 0, 0, 1]]), np.array([[True, False], [False, False]])]
     masks += [rng.integers(0, k, size=tuple(rng.integers(1, 30, size=2))) for k in (2, 2, 3, 3)]
     masks += [(name_mask[1] > 0).astype(np.int64) for name_mask in check_masks()[4:9]]
-    return check_function(student_fn, weights.class_balance_weights, [(m,) for m in masks],
-                          name="class_balance_weights")
+    case = {}
+
+    def reference(mask):
+        case["mask"] = np.asarray(mask)
+        return weights.class_balance_weights(mask)
+
+    return check_function(student_fn, reference, [(m,) for m in masks], name="class_balance_weights",
+                          show=_show_mask,
+                          compare=lambda expected, actual: _compare_balance(expected, actual, case["mask"]))
