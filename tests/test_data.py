@@ -476,6 +476,22 @@ def test_mirror_checks_accept_the_reference_and_reject_common_mistakes(capsys):
     assert "not implemented yet" in capsys.readouterr().out
 
 
+def test_mirror_checks_catch_wrong_types_and_name_the_edge_pixel(capsys):
+    from unet_course.checks import check_mirror_index, check_mirror_pad
+
+    def right(i, n):
+        return int(mirror_indices(i, 1, n)[0])
+    as_float = check_mirror_index(lambda i, n: float(right(i, n)))     # not a usable index
+    assert not as_float and "expected an int" in as_float.message
+    repeated = check_mirror_index(lambda i, n: min(max(i if i >= 0 else -i - 1, 0), n - 1))
+    assert not repeated and "mirror_index(-1, 4)" in repeated.message and "edge pixel" in repeated.message
+    as_list = check_mirror_pad(lambda image, pad: np.pad(image, pad, mode="reflect").tolist())
+    assert not as_list and "numpy array" in as_list.message
+    recast = check_mirror_pad(lambda image, pad: np.pad(image, pad, mode="reflect").astype(np.int64))
+    assert not recast and "dtype float32" in recast.message
+    capsys.readouterr()
+
+
 def test_missing_upstream_file_is_reported_with_the_http_status(upstream, tmp_path):
     site, sums = upstream
     (site / "label" / "0.png").unlink()

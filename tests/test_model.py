@@ -354,6 +354,17 @@ def test_check_center_crop(capsys):
     assert result.status == "not implemented" and "not implemented yet" in capsys.readouterr().out
 
 
+def test_check_center_crop_needs_any_number_of_leading_axes(capsys):
+    def four_d_only(x, size):  # right on (N, C, H, W), wrong on (H, W) and (C, H, W)
+        h, w = (size, size) if isinstance(size, int) else size
+        top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
+        center_crop(x, size)  # raises where the reference raises
+        return x[:, :, top:top + h, left:left + w]
+
+    result = checks.check_center_crop(four_d_only)
+    assert not result and result.status == "failed" and "shape (8, 8)" in capsys.readouterr().out
+
+
 class GoodBlock(nn.Module):
     def __init__(self, c_in, c_out):
         super().__init__()

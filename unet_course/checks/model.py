@@ -32,6 +32,8 @@ def check_center_crop(student_fn) -> CheckResult:
         (_ramp(2, 3, 10, 12), (6, 8)), (_ramp(1, 2, 7, 7), 3), (_ramp(1, 1, 7, 9), (1, 3)),
         (_ramp(1, 1, 568, 568), 392), (_ramp(1, 4, 280, 280), 200), (_ramp(1, 1, 136, 136), 104),
         (_ramp(1, 1, 64, 64), 56), (_ramp(1, 1, 10, 20), (10, 4)),
+        # any number of leading axes: only the last two are height and width
+        (_ramp(8, 8), 4), (_ramp(3, 10, 12), (6, 8)), (_ramp(2, 2, 3, 9, 7), (5, 3)),
         # the reference raises a ValueError for these
         (_ramp(1, 1, 4, 4), 6), (_ramp(1, 1, 8, 8), 5), (_ramp(1, 1, 8, 9), (4, 4)),
         (_ramp(1, 1, 56, 56), 64), (_ramp(1, 1, 8, 8), (4, 10)),
@@ -43,6 +45,8 @@ def check_center_crop(student_fn) -> CheckResult:
         why = describe_difference(expected, actual)
         if why and expected.shape == actual.shape:
             why += " (is the window centred? cut (H - h) // 2 pixels at the top and left)"
+        elif why and expected.ndim != 4:
+            why += " (slice the last two axes whatever the number of axes: x[..., top:top + h, left:left + w])"
         return why
 
     return check_function(student_fn, model.center_crop, cases, name="center_crop", compare=compare)
