@@ -23,10 +23,10 @@ help:
 	@echo "make strip      remove outputs from all notebooks, then regenerate exercises/"
 	@echo "make bench      run the speed benchmarks in benchmarks/"
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $(PIP_EXTRA) -r requirements-dev.txt
+	$(BIN)/python -m pip install -q $(PIP_EXTRA) -r requirements-dev.txt -c constraints.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 

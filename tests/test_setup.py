@@ -41,3 +41,10 @@ def test_every_subpackage_is_packaged():
     assert {"unet_course", "unet_course.checks"} <= found
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert conf["packages"]["find"]["include"] == ["unet_course*"]
+
+
+def test_constraints_agree_with_the_pins():
+    """constraints.txt (the full freeze) must not contradict requirements*.txt."""
+    frozen = _pins(ROOT / "constraints.txt")
+    for name, version in {**_pins(ROOT / "requirements.txt"), **_pins(ROOT / "requirements-dev.txt")}.items():
+        assert frozen.get(name) == version, f"{name}: requirements say {version}, constraints {frozen.get(name)}"
