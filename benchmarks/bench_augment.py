@@ -22,9 +22,9 @@ batched throughput when CUDA is available.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_time
 import torch
 from scipy import ndimage
 
@@ -32,14 +32,6 @@ from unet_course import augment_torch
 from unet_course.augment import Augment, AugmentParams
 
 
-def best_time(fn, repeat: int):
-    fn()  # warm-up (caches, lazy initialisation)
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def test_arrays(size: int, seed: int = 0):

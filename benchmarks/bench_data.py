@@ -17,21 +17,13 @@ noisy estimate).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_time
 
 from unet_course.data import TileDataset, synthetic_cells, touching_pairs
 
 
-def best_time(fn, repeat: int):
-    fn()  # warm-up (imports, caches)
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main() -> None:

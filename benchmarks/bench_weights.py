@@ -16,9 +16,9 @@ least noisy estimate); both versions run in the same process, one after the othe
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_time
 from scipy import ndimage as ndi
 
 from unet_course.weights import border_weights, naive_border_weights
@@ -50,13 +50,6 @@ def scattered_disks(size: int = 512, n_cells: int = 125, seed: int = 0) -> np.nd
     return cells
 
 
-def best_time(fn, repeat: int):
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main(argv=None) -> dict:
@@ -77,12 +70,12 @@ def main(argv=None) -> dict:
     n = len(np.unique(cells)) - 1
     print(f"{args.layout} mask {cells.shape}, {n} cells, {np.mean(cells == 0):.1%} background; "
           f"w0={args.w0:g}, sigma={args.sigma:g}")
-    t_fast, fast = best_time(lambda: border_weights(cells, args.w0, args.sigma), args.repeat)
-    t_naive, naive = best_time(lambda: naive_border_weights(cells, args.w0, args.sigma), args.repeat)
+    t_fast, fast = best_time(lambda: border_weights(cells, args.w0, args.sigma), args.repeat, warmup=False)
+    t_naive, naive = best_time(lambda: naive_border_weights(cells, args.w0, args.sigma), args.repeat, warmup=False)
     # Only the distance transforms of the naive version (no stacking, no sort): a lower bound
     # on any implementation that transforms the whole image once per cell.
     ids = np.unique(cells)[1:]
-    t_edt, _ = best_time(lambda: [ndi.distance_transform_edt(cells != k) for k in ids], args.repeat)
+    t_edt, _ = best_time(lambda: [ndi.distance_transform_edt(cells != k) for k in ids], args.repeat, warmup=False)
     diff = float(np.max(np.abs(fast.astype(np.float64) - naive.astype(np.float64))))
     print(f"naive border_weights : {t_naive * 1e3:9.1f} ms")
     print(f"  (its {n} full-image distance transforms alone: {t_edt * 1e3:.1f} ms)")
