@@ -33,7 +33,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 setup: $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) notebooks/01_valid_convolutions.ipynb
+	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) notebooks/00_the_task_and_the_data.ipynb
 
 test: setup
 	$(BIN)/python tools/make_exercises.py --check
@@ -50,6 +50,7 @@ strip: setup
 	$(BIN)/python tools/make_exercises.py
 
 bench: setup
+	$(BIN)/python -m pip install -q --no-binary elasticdeform -r benchmarks/requirements.txt
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
