@@ -353,3 +353,17 @@ def test_checks_accept_the_reference_and_explain_mistakes(capsys):
         raise NotImplementedError("Exercise: write the body of warp")
     result = check_warp(not_yet)
     assert not result and result.status == "not implemented"
+
+
+def test_check_warp_names_an_ignored_order_argument(capsys):
+    """A student who hard-codes the interpolation order is told to use `order`."""
+    from scipy import ndimage as ndi
+    from unet_course.checks import check_warp
+
+    def warp_always_linear(array, field, order=3):
+        h, w = array.shape
+        rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        return ndi.map_coordinates(array, [rows + field[0], cols + field[1]], order=1, mode="mirror")
+
+    assert not check_warp(warp_always_linear)
+    assert "order-1 interpolation, but this call asked for order=3" in capsys.readouterr().out

@@ -83,6 +83,10 @@ def check_warp(student_fn) -> CheckResult:
             (lambda: ndimage.map_coordinates(a.astype(float) if o else a, _where(f), order=o, mode="constant"),
              "the border is handled differently: use mode='mirror' (reflect about the edge pixel)"),
         ]
+        hints += [(lambda other=other: _reference_warp(a, f, other),
+                   f"your result is order-{other} interpolation, but this call asked for order={o}: "
+                   f"pass the `order` argument on to the interpolation")
+                  for other in (0, 1, 3) if other != o]
         for make, hint in hints:
             try:
                 if describe_difference(make(), actual, rtol=1e-5, atol=1e-5) is None:
