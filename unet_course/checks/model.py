@@ -178,20 +178,31 @@ def _shape_hint(expected, actual, hint: str = _BLOCK_HINT, shape_hint: str = _BL
     return f"{why} ({hint})"
 
 
-def check_conv_block(student_cls) -> CheckResult:
-    """ConvBlock(in_channels, out_channels): two unpadded 3x3 convs, each followed by a ReLU;
-    compared with `model.DoubleConv` carrying the same weights."""
-    name = getattr(student_cls, "__name__", "ConvBlock")
-    student, failed = _build(student_cls, 3, 8)
+def _structure_failure(student_cls, args: tuple, reference, name: str,
+                       parameter_note: str = "") -> CheckResult | None:
+    """Build the student's module with `args` and compare its layers and parameter count with
+    `reference`; the failed CheckResult (already printed) or None when both match."""
+    student, failed = _build(student_cls, *args)
     if failed is not None:
         return failed
-    reference = model.DoubleConv(3, 8)
-    why = _same_structure(f"{name}(3, 8)", student, reference)
+    call = f"{name}({', '.join(map(str, args))})"
+    why = _same_structure(call, student, reference)
     if why:
         return report(False, "failed", why)
     mine, ref = model.count_parameters(student), model.count_parameters(reference)
     if mine != ref:
-        return report(False, "failed", f"{name}(3, 8) has {mine} parameters, expected {ref} (two 3x3 convs with biases)")
+        return report(False, "failed", f"{call} has {mine} parameters, expected {ref}{parameter_note}")
+    return None
+
+
+def check_conv_block(student_cls) -> CheckResult:
+    """ConvBlock(in_channels, out_channels): two unpadded 3x3 convs, each followed by a ReLU;
+    compared with `model.DoubleConv` carrying the same weights."""
+    name = getattr(student_cls, "__name__", "ConvBlock")
+    failed = _structure_failure(student_cls, (3, 8), model.DoubleConv(3, 8), name,
+                                " (two 3x3 convs with biases)")
+    if failed is not None:
+        return failed
 
     built: dict = {}
 
@@ -223,16 +234,9 @@ def check_up_step(student_cls) -> CheckResult:
     map to the centre, concatenate [skip, up-sampled], two unpadded 3x3 convs + ReLU;
     compared with `model.Up(in_channels, in_channels // 2)` carrying the same weights."""
     name = getattr(student_cls, "__name__", "UpStep")
-    student, failed = _build(student_cls, 16)
+    failed = _structure_failure(student_cls, (16,), model.Up(16, 8), name)
     if failed is not None:
         return failed
-    reference = model.Up(16, 8)
-    why = _same_structure(f"{name}(16)", student, reference)
-    if why:
-        return report(False, "failed", why)
-    mine, ref = model.count_parameters(student), model.count_parameters(reference)
-    if mine != ref:
-        return report(False, "failed", f"{name}(16) has {mine} parameters, expected {ref}")
 
     built: dict = {}
 
