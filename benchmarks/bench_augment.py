@@ -32,8 +32,6 @@ from unet_course import augment_torch
 from unet_course.augment import Augment, AugmentParams
 
 
-
-
 def test_arrays(size: int, seed: int = 0):
     """A smooth float32 image in [0, 1], an int64 label image with 5 values, a float32 weight map."""
     rng = np.random.default_rng(seed)

@@ -24,8 +24,6 @@ from timing import best_time
 from unet_course.data import TileDataset, synthetic_cells, touching_pairs
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)

@@ -50,8 +50,6 @@ def scattered_disks(size: int = 512, n_cells: int = 125, seed: int = 0) -> np.nd
     return cells
 
 
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
