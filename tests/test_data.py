@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from unet_course import data
+from unet_course.data import isbi2012 as isbi2012_module
 from unet_course.data import (ChecksumError, DownloadError, TileDataset, isbi_instances,
                               isbi_targets, load_isbi2012, mirror_indices, mirror_pad,
                               synthetic_cells, synthetic_dataset, touching_pairs)
@@ -431,21 +432,21 @@ def test_missing_without_download_and_corrupt_existing_copy(upstream, tmp_path, 
         load_isbi2012(base_url=site.as_uri(), checksums=sums)
     assert (root / "train" / "image" / "00.png").read_bytes() == b"not a png"
     # in the course's own cache, a corrupt file is replaced by a fresh download
-    monkeypatch.setattr(data, "_default_root", lambda: (root, True))
+    monkeypatch.setattr(isbi2012_module, "_default_root", lambda: (root, True))
     images, _ = load_isbi2012(base_url=site.as_uri(), checksums=sums, progress=False)
     np.testing.assert_array_equal(images[0], np.asarray(Image.open(site / "image" / "0.png")))
 
 
 def test_embedded_checksums_equal_the_committed_file(monkeypatch):
-    """Installs without the repository (Colab) verify against the copy kept in data.py."""
-    assert data._read_checksums(REPO / "data" / "isbi2012.SHA256SUMS") == \
-        data._read_checksums(None)
-    assert len(data._read_checksums(None)) == 60
+    """Installs without the repository (Colab) verify against the copy kept in data/isbi2012.py."""
+    assert isbi2012_module._read_checksums(REPO / "data" / "isbi2012.SHA256SUMS") == \
+        isbi2012_module._read_checksums(None)
+    assert len(isbi2012_module._read_checksums(None)) == 60
     monkeypatch.delenv(data.ISBI2012_ENV, raising=False)
-    assert data._default_root() == (REPO / "data" / "isbi2012", True)
-    monkeypatch.setattr(data, "_CHECKSUMS", REPO / "no-such-file")  # as if installed from PyPI
-    assert data._default_root() == (data.USER_CACHE_DIR / "isbi2012", True)
-    assert len(data._read_checksums(None)) == 60
+    assert isbi2012_module._default_root() == (REPO / "data" / "isbi2012", True)
+    monkeypatch.setattr(isbi2012_module, "_CHECKSUMS", REPO / "no-such-file")  # as if installed from PyPI
+    assert isbi2012_module._default_root() == (data.USER_CACHE_DIR / "isbi2012", True)
+    assert len(isbi2012_module._read_checksums(None)) == 60
 
 
 def test_tiles_with_the_course_augment_hook():
