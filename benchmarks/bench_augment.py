@@ -28,7 +28,7 @@ from timing import best_time
 import torch
 from scipy import ndimage
 
-from unet_course import augment_torch
+from unet_course.augment import torch_backend as augment_torch
 from unet_course.augment import Augment, AugmentParams
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from scipy import ndimage
 
 from unet_course import augment as A
-from unet_course import augment_torch as AT
+from unet_course.augment import torch_backend as AT
 
 SIZES = st.integers(2, 40)
 

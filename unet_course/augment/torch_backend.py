@@ -27,8 +27,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from . import augment as _np_augment
-from .augment import AugmentParams, Augment
+from .params import AugmentParams, _check_grid, _check_shape, _check_sigma, as_generator
 
 __all__ = ["spline_matrix", "dense_field", "sampling_grid", "warp", "elastic_deform",
            "apply_batch", "augment_batch", "apply_numpy"]
@@ -58,7 +57,7 @@ def dense_field(coarse: torch.Tensor, shape) -> torch.Tensor:
     if coarse.ndim != 4 or coarse.shape[1] != 2 or min(coarse.shape[2:]) < 2:
         raise ValueError(f"coarse must have shape (N, 2, gy, gx) or (2, gy, gx) with gy, gx >= 2, "
                          f"got {given}")
-    h, w = _np_augment._check_shape(shape)
+    h, w = _check_shape(shape)
     if not coarse.is_floating_point():
         coarse = coarse.float()
     rows = spline_matrix(h, coarse.shape[2], coarse.device, coarse.dtype)  # (H, gy)
@@ -78,7 +77,7 @@ def sampling_grid(shape, coarse=None, angle=None, shift=None, n: int = 1,
     everything is computed in those units (the field is linear in the control values, so we
     scale the control values instead of the dense field).
     """
-    h, w = _np_augment._check_shape(shape)
+    h, w = _check_shape(shape)
     sy, sx = 2.0 / (h - 1), 2.0 / (w - 1)  # pixels -> normalised units
     base = torch.empty(h, w, 2, device=device, dtype=dtype)
     base[..., 0] = torch.linspace(-1, 1, w, device=device, dtype=dtype)  # x: columns
@@ -184,8 +183,8 @@ def elastic_deform(image: torch.Tensor, *targets: torch.Tensor, grid: int = 3, s
     if len(modes) != len(tensors):
         raise ValueError(f"modes must give one mode per tensor ({len(tensors)}), got {modes!r}")
     if coarse is None:
-        grid, sigma = _np_augment._check_grid(grid), _np_augment._check_sigma(sigma)
-        coarse = _np_augment.as_generator(rng).normal(0.0, sigma, size=(n, 2, grid, grid))
+        grid, sigma = _check_grid(grid), _check_sigma(sigma)
+        coarse = as_generator(rng).normal(0.0, sigma, size=(n, 2, grid, grid))
     coarse = torch.as_tensor(np.asarray(coarse) if not torch.is_tensor(coarse) else coarse,
                              device=image.device, dtype=torch.float32)
     if coarse.ndim == 3:
@@ -247,10 +246,10 @@ def apply_batch(params: Sequence[AugmentParams], images: torch.Tensor, targets=N
             None if wgt is None else wgt[1](wgt[0]))
 
 
-def augment_batch(augment: Augment, images, targets=None, weights=None, rng=None):
+def augment_batch(augment: "Augment", images, targets=None, weights=None, rng=None):
     """Draw one augmentation per sample with `augment.sample` and apply them all at once."""
     images = torch.as_tensor(images)
-    rng = _np_augment.as_generator(rng)
+    rng = as_generator(rng)
     n = 1 if images.ndim == 2 else images.shape[0]
     params = [augment.sample(rng, tuple(images.shape[-2:])) for _ in range(n)]
     return apply_batch(params, images, targets, weights)
