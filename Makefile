@@ -26,7 +26,7 @@ help:
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $(PIP_EXTRA) -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install -q $(PIP_EXTRA) --no-binary elasticdeform -r requirements-dev.txt -c constraints.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
