@@ -1,0 +1,104 @@
+"""What a run leaves behind and shows while it runs (rank 0 only).
+
+- ``DIR/config.json``: the resolved configuration (every setting, presets applied), the
+  device, the number of processes and the data description;
+- ``DIR/metrics.csv``: one row per step: step, loss, lr, val_iou, val_separated,
+  val_pixel_error (filled at validation steps), seconds of training so far; on resume, rows
+  after the checkpoint's step are dropped so the file reads like one uninterrupted run;
+- a tqdm.auto progress bar with the loss and the throughput (tiles/s);
+- ``callback(record)``: called with every row (``record["event"] == "step"``), after each
+  validation (``"validation"``, with ``"image"`` and ``"probabilities"`` of the first
+  validation image for snapshots) and at the end (``"end"``): a notebook draws its live plot
+  from it. ``Run.history`` keeps the rows.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["COLUMNS", "RunLog", "write_json"]
+
+COLUMNS = ("step", "loss", "lr", "val_iou", "val_separated", "val_pixel_error", "seconds")
+
+
+def write_json(path: Path, data: dict) -> None:
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w") as f:
+        json.dump(data, f, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+class RunLog:
+    def __init__(self, out, active: bool, callback=None, progress=True, total=None,
+                 start: int = 0, batch: int = 1):
+        self.out = Path(out) if out is not None and active else None
+        self.active, self.callback, self.history = active, callback, []
+        self.batch = batch
+        self.bar = None
+        if active and progress:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, initial=start, desc="training", unit="step",
+                            dynamic_ncols=True)
+        if self.out is not None:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self._restart_csv(start)
+
+    def _restart_csv(self, start: int) -> None:
+        path, rows = self.out / "metrics.csv", []
+        if start > 0 and path.exists():
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= start]
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def config(self, data: dict) -> None:
+        if self.out is not None:
+            write_json(self.out / "config.json", data)
+
+    def row(self, step: int, loss: float, lr: float, seconds: float, val: dict | None = None,
+            rate: float | None = None) -> None:
+        if not self.active:
+            return
+        record = {"step": step, "loss": loss, "lr": lr, "val_iou": None, "val_separated": None,
+                  "val_pixel_error": None, "seconds": round(seconds, 3)}
+        if val:
+            record.update({k: val[k] for k in ("val_iou", "val_separated", "val_pixel_error")})
+        self.history.append(record)
+        if self.out is not None:
+            with open(self.out / "metrics.csv", "a", newline="") as f:
+                csv.DictWriter(f, COLUMNS).writerow(record)
+        if self.bar is not None:
+            self.bar.update(1)
+            postfix = {"loss": f"{loss:.4f}"}
+            if rate:
+                postfix["tiles/s"] = f"{rate * self.batch:.1f}"
+            if val:
+                postfix["val IoU"] = f"{val['val_iou']:.3f}"
+            self.bar.set_postfix(postfix, refresh=False)
+        if self.callback is not None:
+            self.callback({"event": "step", **record})
+
+    def validation(self, step: int, val: dict, image) -> None:
+        if self.active and self.callback is not None:
+            self.callback({"event": "validation", "step": step, "image": image,
+                           **{k: v for k, v in val.items() if k != "probabilities"},
+                           "probabilities": val["probabilities"][0]})
+
+    def message(self, text: str) -> None:
+        if not self.active:
+            return
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            print(text, flush=True)
+
+    def close(self, run=None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.active and self.callback is not None and run is not None:
+            self.callback({"event": "end", "run": run})

@@ -1,0 +1,220 @@
+"""The training loop of Sec. 3: He initialisation, weighted cross-entropy (Eq. 1) with the
+weight map of Eq. 2, SGD with momentum 0.99, elastic deformation, validation at intervals.
+
+    run = train(make_config("cpu", steps=500), out="runs/demo")
+    run.model, run.metrics            # the trained UNet (eval mode), final validation scores
+
+``train_step`` is the whole of one optimisation step; ``train`` adds data, logging,
+validation, checkpoints, resuming and torchrun around it.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+
+from ..checkpoint import save_model, unwrap
+from ..loss import weighted_cross_entropy
+from . import distributed
+from .config import TrainConfig, make_config
+from .log import RunLog
+from .sources import load_split
+from .state import load_state, save_state
+from .validate import evaluate
+
+__all__ = ["train_step", "train", "build_model", "tile_dataset", "batches", "Run",
+           "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the step and the likely causes."""
+
+
+class Run(NamedTuple):
+    model: torch.nn.Module      # the trained UNet, eval mode, on the training device
+    config: TrainConfig
+    steps: int
+    seconds: float
+    metrics: dict               # final validation: val_iou, val_separated, val_pixel_error
+    history: list               # one dict per step (see log.COLUMNS)
+    out: Path | None
+
+
+def train_step(model, optimizer, batch, scaler=None) -> torch.Tensor:
+    """One step: forward a batch of tiles, the weighted energy (Eq. 1), backward, update."""
+    image, target, weight = batch                  # (B, 1, S, S), (B, s, s), (B, s, s)
+    optimizer.zero_grad(set_to_none=True)
+    with torch.autocast(image.device.type, enabled=scaler is not None):
+        logits = model(image)                      # (B, 2, s, s): s = S - 184 at depth 4
+    loss = weighted_cross_entropy(logits, target, weight, check=False)
+    if not torch.isfinite(loss):                   # stop before the update spoils the weights
+        raise FloatingPointError(f"loss is {loss.item()}")
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:                                          # mixed precision: scale against underflow
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    return loss.detach()
+
+
+def build_model(cfg: TrainConfig, split, device) -> torch.nn.Module:
+    """The U-Net of Fig. 1 (width cfg.base_channels) that standardises its input with the
+    training images' statistics (``unet_course.normalize``), He-initialised from the seed."""
+    from ..model import he_init_
+    from ..normalize import StandardizedUNet, input_statistics
+    mean, std = input_statistics(split.train_images)
+    model = StandardizedUNet(base_channels=cfg.base_channels, depth=cfg.depth,
+                             dropout=cfg.dropout, input_mean=mean, input_std=std)
+    he_init_(model, cfg.seed)
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":  # Sec. 3: "a high momentum (0.99)"
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+
+def tile_dataset(cfg: TrainConfig, split):
+    """Tile g of the run is TileDataset item g (its own seeded draw): an endless, seeded stream."""
+    from ..augment import Augment
+    from ..data import TileDataset
+    augment = Augment(elastic=cfg.elastic, flip=cfg.flip, backend="torch") \
+        if (cfg.elastic or cfg.flip) else None
+    return TileDataset(split.train_images, split.train_targets, split.train_weights,
+                       input_size=cfg.tile, depth=cfg.depth, tiles_per_epoch=2 ** 62,
+                       augment=augment, seed=cfg.seed)
+
+
+class _StepSampler:
+    """Indices of the tiles of each step from `start` on; rank r takes its share of each step."""
+
+    def __init__(self, start, batch, rank, world):
+        self.start, self.batch, self.rank, self.world = start, batch, rank, world
+
+    def __iter__(self):
+        step = self.start
+        while True:
+            first = (step * self.world + self.rank) * self.batch
+            yield list(range(first, first + self.batch))
+            step += 1
+
+
+def _one_thread(_):
+    torch.set_num_threads(1)
+
+
+def batches(dataset, start: int, batch: int, rank: int = 0, world: int = 1, workers: int = 0):
+    """Endless iterator of (image, target, weight) batches for steps start, start + 1, ..."""
+    sampler = _StepSampler(start, batch, rank, world)
+    if workers == 0:
+        for indices in sampler:
+            yield tuple(torch.stack(parts) for parts in zip(*(dataset[i] for i in indices)))
+    else:
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
+                                             worker_init_fn=_one_thread, prefetch_factor=4)
+        yield from loader
+
+
+def _diverged(step, error, checkpoint) -> TrainingDiverged:
+    kept = (f"the last good checkpoint {checkpoint} is kept (resume from it with a smaller lr)"
+            if checkpoint and Path(checkpoint).exists() else "no checkpoint had been written yet")
+    return TrainingDiverged(
+        f"non-finite loss at step {step} ({error}); training stopped, {kept}. Likely causes: "
+        f"a learning rate too high (with momentum m the step is about lr / (1 - m)), "
+        f"mixed precision overflow (train without --amp), or bad inputs (NaN in the images or "
+        f"weight map, labels outside the classes)")
+
+
+def _time_up(cfg, seconds) -> bool:
+    return cfg.minutes is not None and seconds >= 60 * cfg.minutes
+
+
+def train(config: TrainConfig | dict | None = None, out=None, resume: bool = False,
+          callback: Callable | None = None, progress: bool = True) -> Run:
+    """Train a U-Net as ``config`` says (a TrainConfig, or a dict of make_config arguments).
+
+    out: run folder (config.json, metrics.csv, checkpoint.pt, model.pt) or None for nothing on
+    disk. resume: continue from out/checkpoint.pt. callback(record): see ``log``.
+    Stops after cfg.steps steps or cfg.minutes of training, whichever comes first.
+    Raises TrainingDiverged on a non-finite loss, ValueError on bad settings or data.
+    """
+    cfg = config if isinstance(config, TrainConfig) else make_config(**(config or {}))
+    if cfg.steps is None and cfg.minutes is None:
+        raise ValueError("give steps or minutes (how long to train)")
+    ctx = distributed.setup(cfg.device, cfg.threads)
+    if cfg.amp and ctx.device.type != "cuda":
+        raise ValueError(f"amp (mixed precision) needs a CUDA device, got {ctx.device}")
+    torch.manual_seed(cfg.seed)  # drop-out draws; tiles have their own seeded generators
+    split = load_split(cfg)
+    model = build_model(cfg, split, ctx.device)
+    optimizer = make_optimizer(cfg, model)
+    scaler = torch.amp.GradScaler("cuda") if cfg.amp else None
+    out = Path(out) if out is not None else None
+    ckpt = out / "checkpoint.pt" if out is not None else None
+    start, seconds = 0, 0.0
+    if resume:
+        if ckpt is None or not ckpt.exists():
+            raise ValueError(f"resume: no checkpoint {ckpt} to resume from (give the --out of the run)")
+        start, seconds = load_state(ckpt, model, optimizer, scaler, cfg, ctx.world)
+    if ctx.world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model)
+    log = RunLog(out, ctx.main, callback, progress, cfg.steps, start, cfg.batch * ctx.world)
+    log.config({**cfg.to_dict(), "device": str(ctx.device), "processes": ctx.world,
+                "data_description": split.description, "torch": torch.__version__})
+    log.message(f"{split.description}; device {ctx.device}, {ctx.world} process(es), "
+                f"{torch.get_num_threads()} thread(s) each")
+    data = batches(tile_dataset(cfg, split), start, cfg.batch, ctx.rank, ctx.world, cfg.num_workers)
+    val, step = {}, start
+
+    def validate():
+        nonlocal val
+        if ctx.main:
+            val = evaluate(unwrap(model), split.val_images, split.val_targets,
+                           split.val_instances, ctx.device)
+            log.validation(step, val, split.val_images[0])
+        return val
+
+    def checkpoint():
+        if ctx.main and ckpt is not None:
+            save_state(ckpt, model, optimizer, scaler, step, seconds, cfg, ctx.world)
+
+    model.train()
+    try:
+        while (cfg.steps is None or step < cfg.steps) and not distributed.any_rank(
+                _time_up(cfg, seconds), ctx):
+            tic = time.perf_counter()
+            batch = [t.to(ctx.device, non_blocking=True) for t in next(data)]
+            if cfg.channels_last:
+                batch[0] = batch[0].contiguous(memory_format=torch.channels_last)
+            try:
+                loss = float(train_step(model, optimizer, batch, scaler))
+            except FloatingPointError as error:
+                raise _diverged(step + 1, error, ckpt) from None
+            step += 1
+            took = time.perf_counter() - tic
+            seconds += took
+            log.row(step, loss, optimizer.param_groups[0]["lr"], seconds,
+                    validate() if step % cfg.val_every == 0 else None, 1 / max(took, 1e-9))
+            if step % cfg.checkpoint_every == 0:
+                checkpoint()
+        if not val or step % cfg.val_every:
+            validate()
+        checkpoint()
+        if ctx.main and out is not None:
+            save_model(model, out / "model.pt", {**cfg.to_dict(), "steps_done": step,
+                                                 **{k: v for k, v in val.items() if k != "probabilities"}})
+    finally:
+        log.close()
+    metrics = {k: v for k, v in val.items() if k != "probabilities"}
+    run = Run(unwrap(model).eval(), cfg, step, seconds, metrics, log.history, out)
+    log.close(run)
+    return run

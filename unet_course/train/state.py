@@ -1,0 +1,72 @@
+"""Training checkpoints: everything needed to continue a run exactly where it stopped.
+
+``DIR/checkpoint.pt`` (written atomically, see ``unet_course.checkpoint.atomic_save``)::
+
+    {"format": "unet-course-train", "version": 1,
+     "model": <the save_model record, so load_model reads this file too>,
+     "optimizer": optimizer.state_dict(),   # SGD momentum buffers / Adam moments
+     "scaler": GradScaler state or None, "step": steps done, "seconds": training time so far,
+     "rng": {"torch": CPU generator state, "cuda": [...]},   # drop-out draws
+     "sampler": {"next_step": step, "global_batch": tiles per step over all ranks},
+     "config": the run's TrainConfig as a dict, "world": number of processes}
+
+Tiles need no saved state: tile g of a run is drawn from ``default_rng([seed, 0, g])``
+(``TileDataset``), and step s uses tiles s * global_batch ... (s + 1) * global_batch - 1. So
+on a CPU the losses after resuming are bitwise identical to an uninterrupted run with the
+same seed and thread count (tested). Under torchrun only rank 0's drop-out RNG is saved.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import VERSION, atomic_save, model_record, read_checkpoint, unwrap
+from .config import RESUME_KEYS
+
+__all__ = ["TRAIN_FORMAT", "save_state", "load_state", "check_compatible"]
+
+TRAIN_FORMAT = "unet-course-train"
+
+
+def save_state(path, model, optimizer, scaler, step: int, seconds: float, cfg, world: int) -> Path:
+    config = cfg.to_dict()
+    rng = {"torch": torch.get_rng_state(),
+           "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+    return atomic_save({
+        "format": TRAIN_FORMAT, "version": VERSION, "model": model_record(model, config),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "step": int(step), "seconds": float(seconds), "rng": rng,
+        "sampler": {"next_step": int(step), "global_batch": cfg.batch * world},
+        "config": config, "world": int(world)}, path)
+
+
+def check_compatible(saved: dict, cfg, world: int, path) -> None:
+    """ValueError naming every setting where the checkpoint's run differs from this one."""
+    now = cfg.to_dict()
+    diff = [f"{k}: checkpoint {saved['config'].get(k)!r}, now {now[k]!r}"
+            for k in RESUME_KEYS if saved["config"].get(k) != now[k]]
+    if saved.get("world", 1) != world:
+        diff.append(f"processes: checkpoint {saved.get('world', 1)}, now {world}")
+    if diff:
+        raise ValueError(f"{path} is from another configuration ({'; '.join(diff)}); resume with "
+                         f"the same settings, or start a new run in another --out folder")
+
+
+def load_state(path, model, optimizer, scaler, cfg, world: int) -> tuple[int, float]:
+    """Restore model, optimiser, scaler and RNG from `path`; return (step, seconds)."""
+    saved = read_checkpoint(path, (TRAIN_FORMAT,))
+    check_compatible(saved, cfg, world, path)
+    try:
+        unwrap(model).load_state_dict(saved["model"]["state_dict"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if scaler is not None and saved.get("scaler"):
+            scaler.load_state_dict(saved["scaler"])
+        torch.set_rng_state(saved["rng"]["torch"])
+        if saved["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
+    except (KeyError, RuntimeError, ValueError) as error:
+        raise ValueError(f"{path}: cannot restore the run ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0][:200]})") from None
+    return int(saved["step"]), float(saved["seconds"])
