@@ -90,17 +90,25 @@ def _batch(images, device):
             for im in images]
 
 
-def train_maskrcnn(model, images, instances, steps: int, batch: int = 2, lr: float = 1e-4,
-                   seed: int = 0, device=None, progress: bool = False) -> list[float]:
-    """A short training run (Adam) on whole images with random flips; returns the losses."""
+def train_maskrcnn(model, images, instances, steps: int | None = None, seconds: float | None = None,
+                   batch: int = 2, lr: float = 1e-4, seed: int = 0, device=None,
+                   progress: bool = False) -> list[float]:
+    """A short training run (Adam) on whole images with random flips, until ``steps`` or
+    ``seconds`` of training time (process CPU time on a CPU, wall time on a GPU, as
+    ``unet_course.after.fit``); returns the losses."""
+    import time
     import torch
     from tqdm.auto import tqdm
     device = torch.device(device or "cpu")
     model.to(device).train()
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in tqdm(range(steps), disable=not progress, desc="Mask R-CNN"):
+    if steps is None and seconds is None:
+        raise ValueError("give steps or seconds (the training budget)")
+    clock = time.process_time if device.type == "cpu" else time.perf_counter
+    losses, spent, bar = [], 0.0, tqdm(total=steps, disable=not progress, desc="Mask R-CNN")
+    while (steps is None or len(losses) < steps) and (seconds is None or spent < seconds):
+        start = clock()
         picks = rng.integers(len(images), size=batch)
         flips = rng.integers(2, size=(batch, 2)).astype(bool)
         ims, targets = [], []
@@ -115,6 +123,9 @@ def train_maskrcnn(model, images, instances, steps: int, batch: int = 2, lr: flo
         loss.backward()
         optimizer.step()
         losses.append(float(loss))
+        spent += clock() - start
+        bar.update(1)
+    bar.close()
     return losses
 
 
