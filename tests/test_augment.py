@@ -67,7 +67,9 @@ def test_explicit_coarse_grid_is_used():
 
 
 def test_field_equals_elasticdeforms():
-    elasticdeform = pytest.importorskip("elasticdeform")
+    """Lesson 06 cites this comparison; make setup installs elasticdeform (requirements-dev.txt),
+    so it runs, never skips."""
+    import elasticdeform
     h, w = 61, 47
     coarse = A.random_coarse(3, 10, rng=0)
     rows, cols = np.meshgrid(np.arange(h, dtype=float), np.arange(w, dtype=float), indexing="ij")
@@ -239,7 +241,8 @@ def test_back_ends_agree(seed):
     # image: scipy's cubic B-spline vs torch's cubic convolution
     assert np.abs(a[0] - b[0]).max() < 0.03 and np.abs(a[0] - b[0]).mean() < 0.005
     assert np.mean(a[1] != b[1]) < 0.002  # labels: only ties of nearest-neighbour rounding
-    np.testing.assert_allclose(a[2], b[2], atol=1e-3)
+    assert np.mean(a[2] != b[2]) < 0.002  # weights (nearest too): the same ties
+    assert set(np.unique(a[2])) <= set(np.unique(weight)) and set(np.unique(b[2])) <= set(np.unique(weight))
 
 
 def test_back_ends_agree_exactly_with_linear_interpolation():
@@ -367,3 +370,74 @@ def test_check_warp_names_an_ignored_order_argument(capsys):
 
     assert not check_warp(warp_always_linear)
     assert "order-1 interpolation, but this call asked for order=3" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- issue 12: weight maps
+def _gap_statistics(weights_after, instances_after):
+    """Median relative error and share below 70% of Eq. 2 recomputed on the deformed instances,
+    on the gap pixels where that border term is above 5 (the review's statistic)."""
+    from unet_course import weights as W
+    reference = W.weight_map(instances_after)
+    gap = W.border_weights(W.split_touching(instances_after)) > 5
+    ratio = weights_after[gap] / reference[gap]
+    return float(np.median(np.abs(ratio - 1))), float(np.mean(ratio < 0.7))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_weight_map_keeps_its_ridges_under_deformation(backend):
+    """Weights are warped with the nearest neighbour: Eq. 2's thin ridges between cells keep
+    their height. (Linear warping: median 11% too low, a fifth below 70%.)"""
+    from unet_course.data import synthetic_cells, training_targets
+    augment = A.Augment(elastic=True, sigma=10, flip=False, backend=backend)
+    errors, low = [], []
+    for seed in range(3):
+        cells = synthetic_cells(192, seed=seed)
+        _, weight = training_targets(cells.instances)
+        params = augment.sample(seed, weight.shape)
+        _, instances, warped = augment.apply(params, cells.image, cells.instances, weight)
+        median, share = _gap_statistics(warped, instances)
+        errors.append(median)
+        low.append(share)
+    assert np.median(errors) < 0.03 and np.mean(low) < 0.08, (errors, low)
+
+
+def test_elastic_deform_warps_float_targets_with_the_nearest_neighbour():
+    weight = np.array([[1.0, 10.0] * 8] * 16, np.float32)
+    out = A.elastic_deform(smooth_image((16, 16)), weight, rng=3, sigma=4)[1]
+    assert set(np.unique(out)) <= {1.0, 10.0}
+    out_t = AT.elastic_deform(torch.from_numpy(smooth_image((16, 16))), torch.from_numpy(weight), rng=3, sigma=4)[1]
+    assert set(out_t.unique().tolist()) <= {1.0, 10.0}
+
+
+# ----------------------------------------------------------------------------- issue 12: bad input
+def test_warp_rejects_an_unknown_mode():
+    with pytest.raises(ValueError, match=r"mode must be one of .*'mirror'.*got 'foo'"):
+        A.warp(np.zeros((4, 4)), np.zeros((2, 4, 4)), mode="foo")
+
+
+@pytest.mark.parametrize("shift", [1, "ab", (1, 2, 3), None, (0, float("nan"))])
+def test_total_field_wants_a_shift_pair(shift):
+    with pytest.raises(ValueError, match="shift must be"):
+        A.total_field((5, 5), shift=shift)
+    np.testing.assert_allclose(A.total_field((5, 5), shift=(1, -2))[1], -2)
+
+
+def test_total_field_wants_a_number_of_degrees():
+    with pytest.raises(ValueError, match="angle must be a number of degrees"):
+        A.total_field((5, 5), angle="90")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_augment_converts_integer_images_to_float(backend):
+    """A uint8 image is scaled to [0, 1] (before: grey=0.1 set 99.98% of it to 1.0, and without
+    grey a float64 image up to 251.9 came back)."""
+    rng = np.random.default_rng(0)
+    image = (255 * smooth_image((64, 64))).astype(np.uint8)
+    for grey in (0.0, 0.1):
+        out = A.Augment(grey=grey, backend=backend)(image, np.zeros((64, 64), np.int64), None, 1)[0]
+        assert out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+        assert np.mean(out == 1) < 0.05
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        A.Augment()(image.astype(np.float32), None, None, rng)
+    with pytest.raises(ValueError, match="float image"):
+        A.grey_value(image, 1.1)

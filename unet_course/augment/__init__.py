@@ -23,12 +23,12 @@ How this module does it, in three small steps:
    overlap-tile strategy mirrors the border.
 
 ONE field moves the image, its label and its weight map together, each interpolated the way
-its values need: the image with cubic splines (order 3), labels and instance ids with the
-nearest neighbour (order 0, so no new label values appear: cubic interpolation of a label
-image invents labels between 1 and 3 that are 2, a known bug in other tools), weight maps
-linearly (order 1). Interpolated values are clipped to the input's range, so a weight map
-never becomes negative and an image in [0, 1] stays in [0, 1] (cubic splines overshoot at
-sharp edges).
+its values need: the image with cubic splines (order 3), labels, instance ids and the weight
+map with the nearest neighbour (order 0): no new label values appear (cubic interpolation of
+a label image invents labels between 1 and 3 that are 2, a known bug in other tools), and
+Eq. 2's thin ridges of high weight between cells keep their height (linear interpolation
+lowers them by a median 11%, lesson 06). Cubic image values are clipped to the input's range,
+so an image in [0, 1] stays in [0, 1] (cubic splines overshoot at sharp edges).
 
 ``Augment`` composes elastic deformation, shift, rotation (any angle), the eight exact
 flips/90-degree rotations of a square tile and grey-value changes (image only) into the
@@ -53,12 +53,12 @@ The numpy back end's functions and ``Augment`` are re-exported here:
 """
 from .params import (MODE, AugmentParams, as_generator, control_coordinates,  # noqa: F401
                      random_coarse, sample_params)
-from .numpy_backend import (affine_field, default_order, dense_field, elastic_deform,  # noqa: F401
+from .numpy_backend import (TARGET_ORDER, affine_field, dense_field, elastic_deform,  # noqa: F401
                             grey_value, random_displacement, total_field, warp)
 from .hook import Augment  # noqa: F401
 
 __all__ = [
     "as_generator", "control_coordinates", "random_coarse", "dense_field", "random_displacement",
-    "warp", "default_order", "elastic_deform", "affine_field", "total_field", "grey_value",
+    "warp", "TARGET_ORDER", "elastic_deform", "affine_field", "total_field", "grey_value",
     "AugmentParams", "sample_params", "Augment",
 ]

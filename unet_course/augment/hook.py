@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.files import as_float_image
 from . import numpy_backend
 from .params import AugmentParams, _check_grid, _check_sigma, sample_params
 
@@ -30,8 +31,11 @@ class Augment:
         mirror; only half turns for non-square tiles, so shapes never change).
     grey: largest contrast change (factor 1 +- grey) and brightness change (+- grey), image only.
     backend: "numpy" (scipy, the readable one) or "torch" (fast; `device` picks where it runs).
-    The image is interpolated with cubic splines (torch: bicubic convolution), the target by
-    the nearest neighbour, the weight map linearly; all three with mirrored borders.
+    The image is interpolated with cubic splines (torch: bicubic convolution), the target and
+    the weight map by the nearest neighbour (so Eq. 2's ridges between cells keep their
+    height); all three with mirrored borders. The image must be float in [0, 1], or uint8,
+    uint16 or bool, which are converted (uint8 / 255, uint16 / 65535) and returned as float32
+    (`unet_course.data.files.as_float_image`); anything else is a ValueError.
     """
 
     def __init__(self, elastic: bool = True, grid: int = 3, sigma: float = 10.0, shift: float = 0.0,
@@ -65,7 +69,7 @@ class Augment:
 
     def __call__(self, image, target, weight=None, rng=None):
         """The hook: one random augmentation applied jointly to image, target and weight."""
-        image = np.asarray(image)
+        image = as_float_image(image)
         for name, a in (("target", target), ("weight", weight)):
             if a is not None and np.shape(a) != image.shape:
                 raise ValueError(f"{name} must have the image's shape {image.shape}, got {np.shape(a)}")
@@ -74,6 +78,7 @@ class Augment:
 
     def apply(self, params: AugmentParams, image, target=None, weight=None):
         """Apply given choices (numpy arrays in, numpy arrays out, on either back end)."""
+        image = as_float_image(image)
         if self.backend == "torch":
             from . import torch_backend  # torch only when asked for
             return torch_backend.apply_numpy(params, image, target, weight, device=self.device)

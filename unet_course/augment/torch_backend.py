@@ -10,9 +10,10 @@ Same semantics as the numpy/scipy back end (read that one first):
   x + field(x); with aligned corners, -1 and +1 are the centres of the first and last pixel,
   so "reflection" mirrors about the edge pixel centre, exactly scipy's ``mode="mirror"``;
 - images use ``mode="bicubic"`` (a cubic *convolution* kernel, a = -0.75, not scipy's
-  prefiltered cubic B-spline: values differ slightly at sharp edges), labels "nearest"
-  (values are copied, never invented), weight maps "bilinear" (as scipy's order 1).
-  Outputs are clipped to each input's range, as in the numpy back end.
+  prefiltered cubic B-spline: values differ slightly at sharp edges), labels AND weight maps
+  "nearest" (values are copied, never invented or averaged: Eq. 2's thin ridges between cells
+  keep their height, see the numpy back end). Bicubic outputs are clipped to each input's
+  range, as in the numpy back end.
 
 Shapes: images (N, C, H, W); a (H, W) or (N, H, W) tensor is accepted and returned in its
 own shape. The work runs on the tensors' device (a GPU when there is one).
@@ -140,7 +141,8 @@ def _as_nchw(x: torch.Tensor):
 def warp(x: torch.Tensor, field: torch.Tensor, mode: str = "bicubic", clip: bool = True) -> torch.Tensor:
     """Output pixel p takes the input at p + field(p); x (N, C, H, W), field (N, 2, H, W).
 
-    mode: "bicubic" images, "nearest" labels, "bilinear" weight maps; borders are mirrored.
+    mode: "bicubic" images, "nearest" labels and weight maps ("bilinear" is there for
+    comparison); borders are mirrored.
     A (H, W) tensor with a (2, H, W) field works too.
     """
     x4, undo = _as_nchw(torch.as_tensor(x))
@@ -158,16 +160,12 @@ def warp(x: torch.Tensor, field: torch.Tensor, mode: str = "bicubic", clip: bool
     return undo(_sample(x4, grid, mode, clip))
 
 
-def _default_mode(t: torch.Tensor) -> str:
-    return "bilinear" if t.is_floating_point() else "nearest"
-
-
 def elastic_deform(image: torch.Tensor, *targets: torch.Tensor, grid: int = 3, sigma: float = 10.0,
                    rng=None, modes: Optional[Sequence[str]] = None, coarse=None):
     """Batched elastic deformation: one random field per sample, shared by image and targets.
 
     image: (N, C, H, W), (N, H, W) or (H, W); targets the same size. Default modes: "bicubic"
-    for the image, "nearest" for integer targets, "bilinear" for float targets. The control
+    for the image, "nearest" for every target (labels, instance ids, weight maps). The control
     values come from the numpy `rng`, so a seed gives the same deformation as the numpy back
     end. Returns the image alone, or a tuple (image, *targets).
     """
@@ -179,7 +177,7 @@ def elastic_deform(image: torch.Tensor, *targets: torch.Tensor, grid: int = 3, s
         if tuple(t.shape[-2:]) != (h, w):
             raise ValueError(f"all tensors must have the image's size {(h, w)}, but tensor {i} "
                              f"has shape {tuple(t.shape)}")
-    modes = list(modes) if modes is not None else ["bicubic"] + [_default_mode(t) for t in tensors[1:]]
+    modes = list(modes) if modes is not None else ["bicubic"] + ["nearest"] * len(targets)
     if len(modes) != len(tensors):
         raise ValueError(f"modes must give one mode per tensor ({len(tensors)}), got {modes!r}")
     if coarse is None:
@@ -236,7 +234,7 @@ def apply_batch(params: Sequence[AugmentParams], images: torch.Tensor, targets=N
         if tgt is not None:
             tgt = (_sample(tgt[0], grid, "nearest"), tgt[1])
         if wgt is not None:
-            wgt = (_sample(wgt[0], grid, "bilinear").clamp_min(0), wgt[1])
+            wgt = (_sample(wgt[0], grid, "nearest"), wgt[1])
     contrast = torch.tensor([p.contrast for p in params], device=device).view(-1, 1, 1, 1)
     brightness = torch.tensor([p.brightness for p in params], device=device).view(-1, 1, 1, 1)
     if (contrast != 1).any() or (brightness != 0).any():
