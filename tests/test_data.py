@@ -501,3 +501,48 @@ def test_missing_upstream_file_is_reported_with_the_http_status(upstream, tmp_pa
         load_isbi2012(root, base_url=server.url, checksums=sums, progress=False)
     assert "/label/0.png" in str(error.value) and data.ISBI2012_ENV in str(error.value)
     assert not (root / "train" / "label" / "00.png").exists() and not _leftovers(root)
+
+
+# --------------------------------------------------------------------------- issue 12: review
+
+def _zero_weight_share(dataset, n):
+    return np.mean([np.mean(dataset.tile(i)[2] == 0) for i in range(n)])
+
+
+def test_augmented_tiles_keep_the_mirrored_margins_weight():
+    """Output pixels that a deformation pulls from the mirrored margin stay supervised: the
+    mirrored target is right there (before: weight 0, up to 13% of a tile near the border)."""
+    from unet_course.augment import Augment
+    cells = synthetic_cells(200, seed=1)
+    ds = TileDataset([cells.image], [cells.mask], input_size=252, tiles_per_epoch=12, seed=0,
+                     augment=Augment(elastic=True, sigma=10, flip=True))
+    assert _zero_weight_share(ds, 12) == 0
+
+    def shift_down(image, target, weight, rng):  # output row r takes input row r - 20
+        return tuple(np.roll(a, 20, axis=0) for a in (image, target, weight))
+
+    ds = TileDataset([_ramp(100, 100)], [np.ones((100, 100), np.int64)], input_size=252,
+                     tiles_per_epoch=8, augment=shift_down)
+    for i in range(8):
+        if ds.position(i)[1] == 0:  # the window touches the top edge: its rows come from the margin
+            assert ds.tile(i)[2].min() == 1
+
+
+def test_small_image_keeps_weight_zero_outside_the_image_with_augmentation():
+    """An image smaller than the output window: its window pixels outside the image count for
+    nothing, with or without an augmentation hook (only the margin around the window counts)."""
+    image, target = _ramp(40, 50), np.ones((40, 50), np.int64)
+    for hook in (None, lambda *arrays_and_rng: arrays_and_rng[:3]):
+        ds = TileDataset([image], [target], input_size=252, tiles_per_epoch=3, augment=hook)
+        for i in range(3):
+            assert ds.tile(i)[2].sum() == 40 * 50
+
+
+def test_tile_dataset_rejects_soft_float_targets_and_converts_whole_ones():
+    image = _ramp(100, 100)
+    with pytest.raises(ValueError, match=r"target 0.*non-integer value 0.5.*target > 0.5"):
+        TileDataset([image], [np.full((100, 100), 0.5)], input_size=252)
+    with pytest.raises(ValueError, match="dtype"):
+        TileDataset([image], [np.full((100, 100), "a")], input_size=252)
+    ds = TileDataset([image], [np.ones((100, 100), np.float32)], input_size=252, tiles_per_epoch=1)
+    assert ds.tile(0)[1].dtype == np.int64 and ds.tile(0)[1].min() == 1
