@@ -16,3 +16,19 @@ if _shared_isbi.is_dir():
     os.environ.setdefault("UNET_COURSE_ISBI2012", str(_shared_isbi))
 # Headless plotting for plain tests (kernels use the inline backend).
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# One course_model() cache per test run (unet_course.train.course), made by the controller and
+# inherited by every xdist worker and kernel, so lessons 08-10 share ONE model trained once.
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+    os.environ["UNET_COURSE_CACHE"] = _cache = tempfile.mkdtemp(prefix="unet_course_cache_")
+    atexit.register(shutil.rmtree, _cache, True)
+# Each xdist worker (and the kernels nbval starts from it) gets its share of the cores: torch's
+# default threads collapse when two processes share them.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, str(max(1, _cores // _workers)))

@@ -22,7 +22,7 @@ from . import distributed
 from .config import TrainConfig, make_config
 from .log import RunLog
 from .sources import load_split
-from .state import load_state, save_state
+from .state import check_compatible, load_state, read_state, save_state
 from .validate import evaluate
 
 __all__ = ["train_step", "train", "build_model", "tile_dataset", "batches", "Run",
@@ -134,6 +134,14 @@ def _diverged(step, error, checkpoint) -> TrainingDiverged:
         f"weight map, labels outside the classes)")
 
 
+def _resumable(ckpt, cfg, world) -> dict:
+    if ckpt is None or not ckpt.exists():
+        raise ValueError(f"resume: no checkpoint {ckpt} to resume from (give the --out of the run)")
+    saved = read_state(ckpt)
+    check_compatible(saved, cfg, world, ckpt)
+    return saved
+
+
 def _time_up(cfg, seconds) -> bool:
     return cfg.minutes is not None and seconds >= 60 * cfg.minutes
 
@@ -153,18 +161,15 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     ctx = distributed.setup(cfg.device, cfg.threads)
     if cfg.amp and ctx.device.type != "cuda":
         raise ValueError(f"amp (mixed precision) needs a CUDA device, got {ctx.device}")
+    out = Path(out) if out is not None else None
+    ckpt = out / "checkpoint.pt" if out is not None else None
+    saved = _resumable(ckpt, cfg, ctx.world) if resume else None  # fail before loading data
     torch.manual_seed(cfg.seed)  # drop-out draws; tiles have their own seeded generators
     split = load_split(cfg)
     model = build_model(cfg, split, ctx.device)
     optimizer = make_optimizer(cfg, model)
     scaler = torch.amp.GradScaler("cuda") if cfg.amp else None
-    out = Path(out) if out is not None else None
-    ckpt = out / "checkpoint.pt" if out is not None else None
-    start, seconds = 0, 0.0
-    if resume:
-        if ckpt is None or not ckpt.exists():
-            raise ValueError(f"resume: no checkpoint {ckpt} to resume from (give the --out of the run)")
-        start, seconds = load_state(ckpt, model, optimizer, scaler, cfg, ctx.world)
+    start, seconds = load_state(saved, model, optimizer, scaler, ckpt) if resume else (0, 0.0)
     if ctx.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model)
     log = RunLog(out, ctx.main, callback, progress, cfg.steps, start, cfg.batch * ctx.world)

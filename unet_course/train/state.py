@@ -24,7 +24,7 @@ import torch
 from ..checkpoint import VERSION, atomic_save, model_record, read_checkpoint, unwrap
 from .config import RESUME_KEYS
 
-__all__ = ["TRAIN_FORMAT", "save_state", "load_state", "check_compatible"]
+__all__ = ["TRAIN_FORMAT", "save_state", "read_state", "load_state", "check_compatible"]
 
 TRAIN_FORMAT = "unet-course-train"
 
@@ -54,10 +54,13 @@ def check_compatible(saved: dict, cfg, world: int, path) -> None:
                          f"the same settings, or start a new run in another --out folder")
 
 
-def load_state(path, model, optimizer, scaler, cfg, world: int) -> tuple[int, float]:
-    """Restore model, optimiser, scaler and RNG from `path`; return (step, seconds)."""
-    saved = read_checkpoint(path, (TRAIN_FORMAT,))
-    check_compatible(saved, cfg, world, path)
+def read_state(path) -> dict:
+    """A training checkpoint as a dict (ValueError for a truncated or foreign file)."""
+    return read_checkpoint(path, (TRAIN_FORMAT,))
+
+
+def load_state(saved: dict, model, optimizer, scaler, path="checkpoint") -> tuple[int, float]:
+    """Restore model, optimiser, scaler and RNG from a read_state dict; return (step, seconds)."""
     try:
         unwrap(model).load_state_dict(saved["model"]["state_dict"])
         optimizer.load_state_dict(saved["optimizer"])

@@ -1,0 +1,265 @@
+"""unet_course.train and unet_course.checkpoint on tiny configurations (base 4, 188 tiles, a few
+steps): one step learns, checkpoints round-trip, resuming is bitwise exact on the CPU, the NaN
+guard, every data source, the command end to end, and 2 gloo processes = 1 with double batch."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from unet_course.checkpoint import load_model, save_model
+from unet_course.model import UNet
+from unet_course.normalize import StandardizedUNet
+from unet_course.train import TrainingDiverged, make_config, train, train_step
+from unet_course.train import course as course_module
+from unet_course.train.loop import build_model, make_optimizer
+from unet_course.train.sources import load_split
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(base_channels=4, tile=188, batch=2, train_images=2, val_images=1, image_size=96,
+            val_every=3, checkpoint_every=3)
+TINY_CLI = ["--base", "4", "--tile", "188", "--train-images", "2", "--val-images", "1",
+            "--image-size", "96", "--no-progress"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def losses(run):
+    return [row["loss"] for row in run.history]
+
+
+def test_one_step_reduces_the_loss_on_a_fixed_batch():
+    cfg = make_config("cpu", optimizer="sgd", lr=0.01, dropout=0.0, **TINY)
+    split = load_split(cfg)
+    model, g = build_model(cfg, split, "cpu"), torch.Generator().manual_seed(0)
+    optimizer = make_optimizer(cfg, model)
+    image = torch.rand(2, 1, 188, 188, generator=g)
+    target = (image[:, 0, 92:96, 92:96] > 0.5).long()
+    batch = (image, target, torch.ones(2, 4, 4))
+    first = train_step(model, optimizer, batch).item()
+    with torch.no_grad():
+        from unet_course.loss import weighted_cross_entropy
+        after = weighted_cross_entropy(model(image), target, batch[2]).item()
+    assert after < first
+
+
+def test_model_file_round_trip(tmp_path):
+    model = StandardizedUNet(base_channels=4, input_mean=0.4, input_std=0.2).eval()
+    path = save_model(model, tmp_path / "m.pt", {"steps": 3})
+    loaded = load_model(path)
+    assert isinstance(loaded, StandardizedUNet) and not loaded.training
+    assert loaded.config == {"steps": 3}
+    x = torch.rand(1, 1, 188, 188)
+    assert torch.equal(model(x), loaded(x))
+    # the agreed format: UNet kwargs + state dict, readable without this module
+    raw = torch.load(path, weights_only=True)
+    assert raw["format"] == "unet-course-model" and raw["version"] == 1
+    assert UNet(**raw["model_args"]).base_channels == 4
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary file left
+    plain = load_model(save_model(UNet(base_channels=4), tmp_path / "plain.pt"))
+    assert type(plain) is UNet
+
+
+def test_truncated_foreign_and_missing_model_files(tmp_path):
+    path = save_model(UNet(base_channels=4), tmp_path / "m.pt")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated"):
+        load_model(path)
+    torch.save(UNet(base_channels=4).state_dict(), tmp_path / "sd.pt")
+    with pytest.raises(ValueError, match="not a unet_course checkpoint"):
+        load_model(tmp_path / "sd.pt")
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "none.pt")
+
+
+def test_resume_is_bitwise_identical_on_cpu(tmp_path):
+    whole = train(make_config("cpu", steps=6, **TINY), out=tmp_path / "a", progress=False)
+    train(make_config("cpu", steps=3, **TINY), out=tmp_path / "b", progress=False)
+    resumed = train(make_config("cpu", steps=6, **TINY), out=tmp_path / "b", resume=True,
+                    progress=False)
+    assert losses(resumed) == losses(whole)[3:]  # bitwise: == on floats
+    for p, q in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(p, q)
+    rows = (tmp_path / "b" / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("step,loss,lr,val_iou") and len(rows) == 7
+    assert load_model(tmp_path / "b" / "model.pt").config["steps_done"] == 6
+    assert load_model(tmp_path / "b" / "checkpoint.pt").config["seed"] == 0  # a training file loads too
+
+
+def test_resume_refuses_another_configuration_or_a_truncated_checkpoint(tmp_path):
+    train(make_config("cpu", steps=3, **TINY), out=tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"another configuration \(lr: checkpoint 0.001, now 0.1"):
+        train(make_config("cpu", steps=6, **{**TINY, "lr": 0.1}), out=tmp_path, resume=True,
+              progress=False)
+    ckpt = tmp_path / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="truncated"):
+        train(make_config("cpu", steps=6, **TINY), out=tmp_path, resume=True, progress=False)
+    with pytest.raises(ValueError, match="no checkpoint"):
+        train(make_config("cpu", steps=6, **TINY), out=tmp_path / "new", resume=True, progress=False)
+
+
+def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    from unet_course.train import loop
+    real, calls = loop.weighted_cross_entropy, []
+
+    def poisoned(*args, **kwargs):
+        calls.append(1)
+        loss = real(*args, **kwargs)
+        return loss * float("nan") if len(calls) == 5 else loss
+
+    monkeypatch.setattr(loop, "weighted_cross_entropy", poisoned)
+    cfg = make_config("cpu", steps=8, **{**TINY, "checkpoint_every": 2})
+    with pytest.raises(TrainingDiverged) as info:
+        train(cfg, out=tmp_path, progress=False)
+    msg = str(info.value)
+    assert "step 5" in msg and "learning rate" in msg and "checkpoint" in msg
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert saved["step"] == 4
+    assert all(torch.isfinite(v).all() for v in saved["model"]["state_dict"].values())
+
+
+def test_callback_sees_steps_validations_and_the_end():
+    events = []
+    run = train(make_config("cpu", steps=3, **TINY), callback=events.append, progress=False)
+    kinds = [e["event"] for e in events]
+    assert kinds.count("step") == 3 and kinds.count("validation") == 1 and kinds[-1] == "end"
+    val = next(e for e in events if e["event"] == "validation")
+    assert val["probabilities"].shape == val["image"].shape == (96, 96)
+    assert 0 <= run.metrics["val_iou"] <= 1 and 0 <= run.metrics["val_separated"] <= 1
+
+
+def test_synthetic_split_is_seeded_and_held_out():
+    cfg = make_config("cpu", **TINY)
+    a, b = load_split(cfg), load_split(cfg)
+    assert np.array_equal(a.train_images[0], b.train_images[0])
+    assert len(a.train_images) == 2 and len(a.val_images) == 1
+    assert not any(np.array_equal(a.val_images[0], im) for im in a.train_images)
+    assert a.train_weights[0].max() > 1  # Eq. 2's border weights
+    off = load_split(make_config("cpu", weight_map=False, **TINY))
+    assert np.all(off.train_weights[0] == 1)
+
+
+def test_isbi_split_is_slices_0_24_and_25_29():
+    try:
+        split = load_split(make_config("cpu", data="isbi2012", **TINY))
+    except Exception as error:  # no copy of the data and no network
+        pytest.skip(f"ISBI 2012 not available: {error}")
+    assert len(split.train_images) == 25 and len(split.val_images) == 5
+    assert split.train_targets[0].dtype == np.int64 and set(np.unique(split.train_targets[0])) == {0, 1}
+
+
+def _write_folder(root: Path, n=3, size=96):
+    from unet_course.data import synthetic_dataset, write_image
+    data = synthetic_dataset(n, size, seed=5)
+    for i in range(n):
+        write_image(root / "images" / f"im{i}.png", (data.image[i] * 255).astype(np.uint8))
+        if i == 0:  # a binary mask
+            write_image(root / "labels" / f"im{i}.png", (data.instances[i] > 0).astype(np.uint8) * 255)
+        else:  # instance ids
+            write_image(root / "labels" / f"im{i}.tif", data.instances[i].astype(np.uint16))
+
+
+def test_a_user_folder_trains_and_mismatches_are_named(tmp_path):
+    _write_folder(tmp_path)
+    cfg = make_config("cpu", data=str(tmp_path), steps=2, **TINY)
+    split = load_split(cfg)
+    assert len(split.train_images) == 2 and len(split.val_images) == 1
+    assert split.val_instances[0].max() > 1  # the binary mask became components too, if chosen
+    run = train(cfg, progress=False)
+    assert run.steps == 2
+    (tmp_path / "images" / "extra.png").write_bytes((tmp_path / "images" / "im0.png").read_bytes())
+    with pytest.raises(ValueError, match="extra"):
+        load_split(cfg)
+    (tmp_path / "images" / "extra.png").unlink()
+    from unet_course.data import write_image
+    write_image(tmp_path / "labels" / "im1.tif", np.zeros((50, 50), np.uint16))
+    with pytest.raises(ValueError, match=r"does not match its image im1.png"):
+        load_split(cfg)
+    with pytest.raises(ValueError, match="images/ and labels/"):
+        load_split(make_config("cpu", data=str(tmp_path / "images"), **TINY))
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(ValueError, match="252"):
+        make_config("cpu", tile=250)
+    with pytest.raises(ValueError, match="preset"):
+        make_config("gpu")
+    with pytest.raises(ValueError, match="unknown setting"):
+        make_config("cpu", learning_rate=1)
+    with pytest.raises(ValueError, match="optimizer"):
+        make_config("cpu", optimizer="rmsprop")
+    assert make_config("paper").base_channels == 64 and make_config("paper").momentum == 0.99
+
+
+def _cli(*args, env=None, timeout=300):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "unet_course.train", *args], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_command_end_to_end(tmp_path):
+    done = _cli("--steps", "3", "--val-every", "2", "--out", str(tmp_path), *TINY_CLI)
+    assert done.returncode == 0, done.stderr
+    assert "foreground IoU" in done.stdout and "model.pt" in done.stdout
+    model = load_model(tmp_path / "model.pt")
+    assert model.base_channels == 4 and model.config["steps_done"] == 3
+    assert {p.name for p in tmp_path.iterdir()} >= {"model.pt", "checkpoint.pt", "metrics.csv",
+                                                    "config.json"}
+    for bad in (["--tile", "250"], ["--data", str(tmp_path / "nowhere")], ["--bogus"],
+                ["--out", str(tmp_path), "--resume", "--lr", "0.5"]):
+        fail = _cli("--steps", "1", *bad)
+        assert fail.returncode != 0
+        lines = fail.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in fail.stderr
+    assert "--preset" in _cli("--help").stdout
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_follow_one_process_with_double_batch(tmp_path):
+    common = ["--steps", "3", "--optimizer", "sgd", "--lr", "0.01", "--dropout", "0",
+              "--device", "cpu", "--val-every", "100", *TINY_CLI]
+    one = _cli(*common, "--batch", "2", "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node=2", "-m", "unet_course.train", *common, "--batch", "1",
+                          "--out", str(tmp_path / "two")], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert two.returncode == 0, two.stderr[-2000:]
+    a = load_model(tmp_path / "one" / "model.pt").state_dict()
+    b = load_model(tmp_path / "two" / "model.pt").state_dict()
+    assert b["input_mean"] == a["input_mean"]
+    moved = [(a[k] - load_model(tmp_path / "one" / "checkpoint.pt").state_dict()[k]).abs().max()
+             for k in a]
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-5)
+    one_losses = (tmp_path / "one" / "metrics.csv").read_text().splitlines()[1:]
+    two_losses = (tmp_path / "two" / "metrics.csv").read_text().splitlines()[1:]
+    assert len(one_losses) == len(two_losses) == 3  # only rank 0 wrote its rows
+    assert max(moved) == 0  # the model file is the final checkpoint's model
+
+
+def test_course_model_is_trained_once_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNET_COURSE_CACHE", str(tmp_path))
+    monkeypatch.setattr(course_module, "COURSE_SETTINGS",
+                        {**course_module.COURSE_SETTINGS, **TINY, "steps": 2})
+    first = course_module.course_model()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert any(f.endswith(".pt") for f in files) and any(f.endswith(".lock") for f in files)
+    mtime = next(tmp_path.glob("*.pt")).stat().st_mtime_ns
+    second = course_module.course_model()
+    assert next(tmp_path.glob("*.pt")).stat().st_mtime_ns == mtime  # loaded, not retrained
+    assert not second.training and second.config["steps_done"] == 2
+    for p, q in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(p, q)
