@@ -6,6 +6,7 @@ from scipy import ndimage as ndi
 from skimage.metrics import adapted_rand_error, contingency_table
 
 from unet_course.metrics import (ISBI_THRESHOLDS, ISBI2012_TABLE, CELL_TRACKING_TABLE, SIMPLE_LUT,
+                                 isbi_scores,
                                  cells, classify_mismatches, foreground_iou, iou_per_class,
                                  match_instances, pixel_error, rand_error, rand_f_score,
                                  warp_label, warping_error)
@@ -278,3 +279,14 @@ def test_other_errors_are_named():
         rand_error(label, np.zeros_like(label))
     with pytest.raises(ValueError, match="instance labeling"):
         match_instances(np.random.rand(8, 9), ndi.label(label)[0])
+
+
+def test_stack_scores_use_one_threshold_for_all_slices():
+    label = two_cells()
+    weak_gap = np.where(label > 0, 0.8, 0.3).astype(np.float32)
+    weak_gap[3, 4] = 0.45
+    per_slice, stack = isbi_scores([weak_gap, label.astype(np.float32)], [label, label])
+    assert per_slice[0]["warping_error"] == warping_error(weak_gap, label) == 0
+    assert per_slice[0]["rand_error"] == pytest.approx(rand_error(weak_gap, label))
+    assert stack["warping_error"] == 0 and stack["warping_threshold"] == 0.5
+    assert stack["pixel_error"] == pytest.approx(pixel_error(weak_gap, label) / 2)

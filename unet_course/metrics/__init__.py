@@ -8,15 +8,17 @@ mask), ``label > 0`` = cell (ISBI labels: 255 = cell interior, 0 = membrane).
 - ``rand``: ``rand_error`` (1 - best foreground-restricted Rand F-score over thresholds)
 - ``warping``: ``warping_error`` (Fiji's minimum splits-and-mergers warping error)
 - ``instances``: ``match_instances`` (precision, recall, F1, merges and splits at IoU >= 0.5)
+- ``isbi``: ``isbi_scores`` (all three for a stack, one threshold for all slices, as Fiji)
 - ``paper``: ``ISBI2012_TABLE``, ``CELL_TRACKING_TABLE`` (rows with their source)
 """
 from ._inputs import ISBI_THRESHOLDS
 from .instances import *  # noqa: F401,F403
+from .isbi import *  # noqa: F401,F403
 from .paper import *  # noqa: F401,F403
 from .pixel import *  # noqa: F401,F403
 from .rand import *  # noqa: F401,F403
 from .warping import *  # noqa: F401,F403
-from . import instances, paper, pixel, rand, warping
+from . import instances, isbi, paper, pixel, rand, warping
 
-__all__ = (["ISBI_THRESHOLDS"] + instances.__all__ + paper.__all__ + pixel.__all__
+__all__ = (["ISBI_THRESHOLDS"] + instances.__all__ + isbi.__all__ + paper.__all__ + pixel.__all__
            + rand.__all__ + warping.__all__)

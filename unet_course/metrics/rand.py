@@ -23,7 +23,7 @@ from scipy import ndimage as ndi
 
 from ._inputs import ISBI_THRESHOLDS, as_image, pair
 
-__all__ = ["RandScore", "rand_f_score", "rand_error", "cells"]
+__all__ = ["RandScore", "rand_f_score", "rand_pair_sums", "f_score_from_sums", "rand_error", "cells"]
 
 FOUR = ndi.generate_binary_structure(2, 1)
 
@@ -39,12 +39,9 @@ def cells(mask) -> np.ndarray:
     return ndi.label(as_image(mask, "mask") > 0, structure=FOUR)[0]
 
 
-def rand_f_score(pred_cells, true_cells, self_pairs: bool = True) -> RandScore:
-    """Foreground-restricted Rand F-score of two labelings (0 = membrane/background).
-
-    ``pred_cells``/``true_cells`` are instance labelings (e.g. ``cells(mask)``). Pixels with
-    ``true_cells == 0`` are ignored; pixels with ``pred_cells == 0`` are singletons.
-    """
+def rand_pair_sums(pred_cells, true_cells, self_pairs: bool = True) -> tuple[float, float, float]:
+    """(pairs together in both, together in the truth, together in the prediction), as sums of
+    squared overlap/segment sizes over true cell pixels; Fiji adds these over a stack's slices."""
     p, t = as_image(pred_cells, "pred_cells"), as_image(true_cells, "true_cells")
     if p.shape != t.shape:
         raise ValueError(f"pred_cells has shape {p.shape} but true_cells has shape {t.shape}")
@@ -61,14 +58,24 @@ def rand_f_score(pred_cells, true_cells, self_pairs: bool = True) -> RandScore:
     joint = np.unique(pair_keys, return_counts=True)[1].astype(np.float64)  # overlap sizes
     a = np.bincount(tt).astype(np.float64)              # true segment sizes
     b = np.bincount(pj).astype(np.float64)              # predicted segment sizes
-    sum_ab = float(joint @ joint) + single
-    sum_a, sum_b = float(a @ a), float(b @ b) + single
-    if not self_pairs:                                   # skimage: pairs of distinct pixels
-        sum_ab, sum_a, sum_b = sum_ab - n, sum_a - n, sum_b - n
+    sums = (float(joint @ joint) + single, float(a @ a), float(b @ b) + single)
+    return sums if self_pairs else tuple(s - n for s in sums)  # skimage: distinct pixels only
+
+
+def f_score_from_sums(sum_ab: float, sum_a: float, sum_b: float) -> RandScore:
     precision = sum_ab / sum_b if sum_b > 0 else 0.0
     recall = sum_ab / sum_a if sum_a > 0 else 0.0
     f = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return RandScore(float(f), float(precision), float(recall))
+
+
+def rand_f_score(pred_cells, true_cells, self_pairs: bool = True) -> RandScore:
+    """Foreground-restricted Rand F-score of two labelings (0 = membrane/background).
+
+    ``pred_cells``/``true_cells`` are instance labelings (e.g. ``cells(mask)``). Pixels with
+    ``true_cells == 0`` are ignored; pixels with ``pred_cells == 0`` are singletons.
+    """
+    return f_score_from_sums(*rand_pair_sums(pred_cells, true_cells, self_pairs))
 
 
 def rand_error(pred, label, thresholds=ISBI_THRESHOLDS, return_threshold: bool = False):
