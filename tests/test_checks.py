@@ -60,8 +60,39 @@ def test_describe_difference_arrays_and_tensors():
     assert "shape" in describe_difference(a, np.zeros((4, 3)))
     b = a.copy(); b[1, 2] = 5
     assert "1 of 12 values differ" in describe_difference(a, b) and "(1, 2)" in describe_difference(a, b)
-    assert describe_difference(3, 3.0000001) is None and describe_difference(3, 4)
+    assert describe_difference(3.0, 3.0000001) is None and describe_difference(3, 4)
     assert describe_difference(True, 1)
+
+
+@pytest.mark.parametrize("expected, actual, message", [
+    (388, 388.0, "expected the integer 388, got the float 388.0 (a float: use //"),
+    (9, True, "expected the integer 9, got the bool True (a bool is not a number)"),
+    (0.0589, True, "expected the number 0.0589, got the bool True"),
+    (388, np.float64(388.0), "got the float 388.0"),
+    (3, 3.0000001, "expected the integer 3, got the float 3.0000001"),
+    (True, 1, "expected a bool (True), got the int 1"),
+    (False, np.int64(0), "expected a bool (False), got the int 0"),
+    (0.05, 0.06, "expected 0.05 (to within 1e-05 relative), got 0.06"),
+    (572, "572", "expected the integer 572, got '572' (str)"),
+    (2.5, None, "expected the number 2.5, got the NoneType None"),
+])
+def test_one_comparison_rule(expected, actual, message):
+    """Integers must be integers, booleans are not numbers, floats agree within a stated tolerance."""
+    assert describe_difference(expected, actual) == message or message in describe_difference(expected, actual)
+
+
+@pytest.mark.parametrize("expected, actual", [(388, 388), (388, np.int64(388)), (True, np.bool_(True)),
+                                              (0.5, 0.5 + 1e-9), (1.0, 1), (2.0, np.float32(2.0))])
+def test_one_comparison_rule_accepts(expected, actual):
+    assert describe_difference(expected, actual) is None
+
+
+def test_reason_keeps_the_whole_first_sentence(capsys):
+    """Before: 'expected a ValueError (388 and 404.)' (cut at the first ': ')."""
+    assert not checks.check_input_size_for(lambda out, depth=4: out + 184)
+    out = capsys.readouterr().out
+    assert "expected a ValueError (no input size gives an output of 390 at depth 4; nearest possible " \
+           "output sizes: 388 and 404), but your function returned 574" in out, out
 
 
 def test_shrinking_to_exactly_zero_is_caught(capsys):

@@ -483,7 +483,7 @@ def test_mirror_checks_catch_wrong_types_and_name_the_edge_pixel(capsys):
     def right(i, n):
         return int(mirror_indices(i, 1, n)[0])
     as_float = check_mirror_index(lambda i, n: float(right(i, n)))     # not a usable index
-    assert not as_float and "expected an int" in as_float.message
+    assert not as_float and "expected the integer 1, got the float 1.0" in as_float.message
     repeated = check_mirror_index(lambda i, n: min(max(i if i >= 0 else -i - 1, 0), n - 1))
     assert not repeated and "mirror_index(-1, 4)" in repeated.message and "edge pixel" in repeated.message
     as_list = check_mirror_pad(lambda image, pad: np.pad(image, pad, mode="reflect").tolist())

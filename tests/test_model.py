@@ -515,7 +515,8 @@ def test_check_fan_in_and_he_std(capsys):
     assert "ConvTranspose2d(1024, 512" in capsys.readouterr().out
     assert not checks.check_fan_in(weights_per_unit)
     assert not checks.check_he_std(lambda layer: math.sqrt(1 / fan_in(layer)))
-    assert checks.check_fan_in(lambda layer: float(fan_in(layer)))  # 576.0 is fine too
+    as_float = checks.check_fan_in(lambda layer: float(fan_in(layer)))  # one rule: a count is an int
+    assert not as_float and "expected the integer 9, got the float 9.0" in as_float.message
 
 
 def test_check_fan_in_catches_floor_division_and_explains(capsys):

@@ -29,9 +29,21 @@ def check_dense_field(student_fn) -> CheckResult:
     """dense_field(coarse, shape): the (2, H, W) cubic-spline field through the control values."""
     def compare(expected, actual):
         why = describe_difference(expected, actual, rtol=1e-5, atol=1e-4)
-        if why is None or np.shape(actual) != np.shape(expected):
+        if why is None:
+            return None
+        swapped = ("Hint: height and width are swapped: build the pixel grid with "
+                   "np.meshgrid(rows, cols, indexing='ij') (indexing='xy', the default, swaps them)")
+        if np.ndim(actual) == 3 and np.shape(actual) == (2,) + np.shape(expected)[:0:-1] \
+                and np.shape(actual) != np.shape(expected):
+            return f"{why}. {swapped}"
+        if np.shape(actual) != np.shape(expected):
             return why
         actual = np.asarray(actual)
+        if np.allclose(actual, np.swapaxes(expected, 1, 2), atol=1e-4):
+            return f"{why}. {swapped}"
+        if np.allclose(actual, expected[::-1], atol=1e-4):
+            return (f"{why}. Hint: field[0] must hold the row (y) displacements, from coarse[0], "
+                    f"and field[1] the column (x) ones")
         corners = (slice(None), [0, 0, -1, -1], [0, -1, 0, -1])
         if not np.allclose(actual[corners], expected[corners], atol=1e-4):
             return (f"{why}. Hint: the corner pixels must sit ON the corner control points "

@@ -64,10 +64,59 @@ def _number(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
-def describe_difference(expected: Any, actual: Any, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
+RTOL, ATOL = 1e-5, 1e-6  # the default tolerance for floats (each check may state its own)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value: Any) -> bool:
+    """int, float and their numpy kinds; NOT bool (True is not the number 1 in an answer)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not _is_bool(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not _is_bool(value)
+
+
+def _kind(value: Any) -> str:
+    """How a value reads in a message: 'the bool True', 'the float 388.0', 'the str "a"'."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return f"the {type(value).__name__} {value!r}"
+
+
+def _compare_scalars(expected: Any, actual: Any, rtol: float, atol: float) -> str | None:
+    """The ONE rule for single values: an expected bool needs a bool, an expected int needs an
+    int (not 388.0, not True), an expected float needs a number within rtol/atol."""
+    if _is_bool(expected):
+        if not _is_bool(actual):
+            return f"expected a bool ({bool(expected)}), got {_kind(actual)}"
+        return None if bool(actual) == bool(expected) else f"expected {bool(expected)}, got {bool(actual)}"
+    if _is_int(expected):
+        if _is_bool(actual):
+            return f"expected the integer {int(expected)}, got {_kind(actual)} (a bool is not a number)"
+        if _is_number(actual) and not _is_int(actual):
+            why = f"expected the integer {int(expected)}, got {_kind(actual)}"
+            if float(actual).is_integer():
+                why += " (a float: use // for whole-number division, or int(...))"
+            return why
+        if not _is_int(actual):
+            return f"expected the integer {int(expected)}, got {short(actual)} ({type(actual).__name__})"
+        return None if int(actual) == int(expected) else f"expected {int(expected)}, got {int(actual)}"
+    if not _is_number(actual):
+        return f"expected the number {_number(expected)}, got {_kind(actual)}"
+    if math.isclose(float(actual), float(expected), rel_tol=rtol, abs_tol=atol):
+        return None
+    return f"expected {_number(expected)} (to within {rtol:g} relative), got {_number(actual)}"
+
+
+def describe_difference(expected: Any, actual: Any, rtol: float = RTOL, atol: float = ATOL) -> str | None:
     """None if `actual` matches `expected`, else one sentence that says how they differ.
 
-    Numbers, sequences, numpy arrays and torch tensors are compared with tolerances.
+    One rule for every check: integers must be integers (388, not 388.0), booleans are not
+    numbers (True is not 1), floats agree within `rtol` (relative) or `atol` (absolute).
+    Numbers, sequences, numpy arrays and torch tensors are compared with the same rule.
     """
     if hasattr(expected, "detach"):
         expected = expected.detach().cpu().numpy()
@@ -77,15 +126,19 @@ def describe_difference(expected: Any, actual: Any, rtol: float = 1e-5, atol: fl
         exp, act = np.asarray(expected), np.asarray(actual)
         if exp.shape != act.shape:
             return f"expected shape {exp.shape}, got shape {act.shape}"
-        if exp.dtype.kind in "biu" and act.dtype.kind == "f":
+        if exp.dtype.kind in "biu" and act.dtype.kind in "fc":
             return f"expected integer values ({exp.dtype}), got floats ({act.dtype})"
+        if exp.dtype.kind == "b" and act.dtype.kind != "b":
+            return f"expected a boolean array, got {act.dtype}"
+        if exp.dtype.kind in "iuf" and act.dtype.kind not in "iuf":
+            return f"expected numbers ({exp.dtype}), got {act.dtype} values"
         bad = ~np.isclose(act.astype(float), exp.astype(float), rtol=rtol, atol=atol, equal_nan=True)
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             return (f"the shape is right, but {int(bad.sum())} of {bad.size} values differ; "
                     f"first at index {where}: expected {_number(exp[where])}, got {_number(act[where])}")
         return None
-    if isinstance(expected, (list, tuple)) and not isinstance(expected, str):
+    if isinstance(expected, (list, tuple)):
         if not isinstance(actual, (list, tuple)) or len(actual) != len(expected):
             return f"expected {short(expected)}, got {short(actual)}"
         for i, (e, a) in enumerate(zip(expected, actual)):
@@ -93,26 +146,20 @@ def describe_difference(expected: Any, actual: Any, rtol: float = 1e-5, atol: fl
             if why:
                 return f"at position {i}: {why}"
         return None
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        if isinstance(expected, bool) and not isinstance(actual, (bool, np.bool_)):
-            return f"expected a bool ({expected!r}), got {actual!r} ({type(actual).__name__})"
-        return None if bool(expected) == bool(actual) and isinstance(actual, (bool, np.bool_)) \
-            else f"expected {expected!r}, got {actual!r}"
-    if isinstance(expected, (int, float)) and isinstance(actual, (int, float, np.number)):
-        ok = math.isclose(float(actual), float(expected), rel_tol=rtol, abs_tol=atol)
-        return None if ok else f"expected {expected!r}, got {actual!r}"
+    if _is_bool(expected) or _is_number(expected):
+        return _compare_scalars(expected, actual, rtol, atol)
     return None if actual == expected else f"expected {short(expected)}, got {short(actual)}"
 
 
-def _reason(error: Exception) -> str:
-    """The first clause of the reference's error message: enough to say why, short enough to read."""
-    text = str(error)
-    for sep in (": ", ". "):
-        head, _, tail = text.partition(sep)
-        if tail and sep == ": " and len(head) > 30:
-            text = tail  # drop a long preamble such as "input size 570 is not valid ...:"
-            break
-    return text.split(". ")[0][:120]
+def _reason(error: Exception, limit: int = 200) -> str:
+    """The reference's error message up to the end of its first sentence (a full stop followed by
+    a space), shortened at a word boundary beyond `limit` characters; never cut inside a clause."""
+    text = " ".join(str(error).split())
+    head, dot, _ = text.partition(". ")
+    text = head if dot else text.rstrip(".")
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " ..."
+    return text
 
 
 def check_function(student_fn: Callable, reference_fn: Callable, cases: Iterable, *,

@@ -54,6 +54,17 @@ def check_center_crop(student_fn) -> CheckResult:
 
 # --------------------------------------------------------------------------- 03: blocks
 
+def _hw(size) -> tuple[int, int]:
+    """A side length or a (height, width) pair as (height, width)."""
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def _noise(n: int, channels: int, size) -> torch.Tensor:
+    """A fixed random (n, channels, H, W) input for a side length or (H, W)."""
+    h, w = _hw(size)
+    return torch.randn(n, channels, h, w, generator=torch.Generator().manual_seed(h * 1000 + w))
+
+
 def _build(student_cls, *args):
     """(module, None) or (None, CheckResult) when construction fails."""
     name = getattr(student_cls, "__name__", "your class")
@@ -213,19 +224,18 @@ def check_conv_block(student_cls) -> CheckResult:
         return built[c_in, c_out]
 
     def run_student(c_in, c_out, input_size):
-        x = torch.randn(2, c_in, input_size, input_size, generator=torch.Generator().manual_seed(input_size))
         with torch.no_grad():
-            return block(c_in, c_out)(x)
+            return block(c_in, c_out)(_noise(2, c_in, input_size))
 
     def run_reference(c_in, c_out, input_size):
-        x = torch.randn(2, c_in, input_size, input_size, generator=torch.Generator().manual_seed(input_size))
+        x = _noise(2, c_in, input_size)
         reference = model.DoubleConv(c_in, c_out)
         _copy_weights(block(c_in, c_out), reference)
         with torch.no_grad():
             return reference(x)
 
     cases = [((c_in, c_out), {"input_size": n})
-             for c_in, c_out in ((3, 8), (1, 4), (8, 16), (16, 8)) for n in (5, 12, 29)]
+             for c_in, c_out in ((3, 8), (1, 4), (8, 16), (16, 8)) for n in (5, 12, 29, (12, 29))]
     return check_function(run_student, run_reference, cases, name=name, compare=_shape_hint)
 
 
@@ -247,9 +257,9 @@ def check_up_step(student_cls) -> CheckResult:
         return built[c]
 
     def inputs(c, size, skip_size):
-        g = torch.Generator().manual_seed(size * 100 + skip_size)
-        return (torch.randn(2, c, size, size, generator=g),
-                torch.randn(2, c // 2, skip_size, skip_size, generator=g))
+        g = torch.Generator().manual_seed(sum(_hw(size)) * 100 + sum(_hw(skip_size)))
+        return (torch.randn(2, c, *_hw(size), generator=g),
+                torch.randn(2, c // 2, *_hw(skip_size), generator=g))
 
     def run_student(c, size, skip_size):
         with torch.no_grad():
@@ -273,9 +283,12 @@ def check_up_step(student_cls) -> CheckResult:
     except Exception:
         pass  # check_function below reports it (or that it is not implemented yet)
 
-    # (in_channels, x size, skip size): the skip map is larger by 0 to 2 x 4 pixels, as in the U-Net
+    # (in_channels, x size, skip size): the skip map is larger by 0 to 2 x 4 pixels, as in the U-Net;
+    # sizes are side lengths or (height, width): non-square maps catch a crop that uses one axis's
+    # offset for both (6x10 up-sampled to 12x20, skip 20x20: crop 4 rows, 0 columns)
     cases = [((c,), {"size": s, "skip_size": k})
-             for c, s, k in ((16, 6, 12), (16, 6, 20), (8, 5, 18), (32, 7, 14), (4, 28, 64))]
+             for c, s, k in ((16, 6, 12), (16, 6, 20), (8, 5, 18), (32, 7, 14), (4, 28, 64),
+                             (16, (6, 10), (20, 20)), (8, (9, 5), (26, 18)), (4, (7, 12), (22, 32)))]
     return check_function(run_student, run_reference, cases, name=name,
                           compare=lambda expected, actual: _shape_hint(expected, actual, _UP_HINT, _UP_SHAPE_HINT))
 
@@ -309,17 +322,26 @@ def _number(value):
 def _fan_in_hint(layer: nn.Module, expected: int, actual) -> str:
     """Why a fan-in may be wrong, from the value the student returned ("" if no guess)."""
     value = _number(actual)
-    if value is None or not isinstance(layer, nn.ConvTranspose2d):
+    if value is None or value == expected:
         return ""
-    if value == expected * 2:
-        return " (twice the answer: for a transposed conv count the pixels of the INPUT that reach one output pixel)"
-    (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
-    if value == layer.in_channels * kh * kw:
-        return (" (that counts all kh*kw weights per input channel; but the input pixels are spread "
-                "`stride` apart, so one output pixel receives only ceil(kh/sh) * ceil(kw/sw) of them)")
-    if value == layer.in_channels * (kh // sh) * (kw // sw):
-        return (" (when the kernel is not a multiple of the stride, round UP: ceil(kh/sh), "
-                "the most input pixels any output pixel receives)")
+    if isinstance(layer, nn.ConvTranspose2d):
+        (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
+        if value == expected * 2:
+            return " (twice the answer: for a transposed conv count the pixels of the INPUT that reach one output pixel)"
+        if value == layer.in_channels * kh * kw:
+            return (" (that counts all kh*kw weights per input channel; but the input pixels are spread "
+                    "`stride` apart, so one output pixel receives only ceil(kh/sh) * ceil(kw/sw) of them)")
+        if value == layer.in_channels * (kh // sh) * (kw // sw):
+            return (" (when the kernel is not a multiple of the stride, round UP: ceil(kh/sh), "
+                    "the most input pixels any output pixel receives)")
+    kernel = math.prod(getattr(layer, "kernel_size", (1,)))
+    n_out = getattr(layer, "out_channels", getattr(layer, "out_features", None))
+    n_in = getattr(layer, "in_channels", getattr(layer, "in_features", None))
+    if n_out is not None and n_out != n_in and value in (n_out * kernel, n_out):
+        where = ("weight.shape[0] of a ConvTranspose2d" if isinstance(layer, nn.ConvTranspose2d)
+                 else "weight.shape[1] of a Conv2d" if isinstance(layer, nn.Conv2d) else "in_features")
+        return (f" (that counts the OUTPUT channels, {n_out}: one output unit receives input from "
+                f"every INPUT channel, so use in_channels ({where}))")
     return ""
 
 
@@ -333,8 +355,6 @@ def check_fan_in(student_fn) -> CheckResult:
         return model.fan_in(layer)
 
     def compare(expected, actual):
-        if isinstance(actual, float) and actual.is_integer():
-            actual = int(actual)
         why = describe_difference(expected, actual)
         return why and why + _fan_in_hint(current["layer"], expected, actual)
     return check_function(student_fn, reference, [(m,) for m in _LAYERS], name="fan_in",

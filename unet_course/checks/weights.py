@@ -72,6 +72,12 @@ def _explain_pixel(instances: np.ndarray, w0: float, sigma: float, expected: np.
         return (f"{n_bad}; at (row {pixel[0]}, col {pixel[1]}) expected {float(expected[pixel]):.4g}, "
                 f"got {float(actual[pixel]):.4g}")
     (k1, d1), (k2, d2) = nearest
+    if np.isclose(float(actual[pixel]), w0, rtol=1e-4) and d1 + d2 > 0:
+        return (f"{n_bad}; at (row {pixel[0]}, col {pixel[1]}), a background pixel {d1:.3g} px from "
+                f"cell {k1} and {d2:.3g} px from cell {k2}, expected {float(expected[pixel]):.4g}, got "
+                f"w0 = {float(actual[pixel]):.4g}, as if d1 + d2 were 0. Hint: "
+                f"distance_transform_edt(instances == k) measures distances INSIDE cell k (0 outside "
+                f"it); the distance TO cell k is distance_transform_edt(instances != k)")
     return (f"{n_bad}; at (row {pixel[0]}, col {pixel[1]}), a background pixel whose nearest cell is "
             f"{k1} at d1 = {d1:.3g} and second-nearest cell is {k2} at d2 = {d2:.3g}, expected "
             f"w0·exp(−(d1 + d2)²/(2σ²)) = {w0:g}·exp(−{d1 + d2:.3g}²/(2·{sigma:g}²)) = "
