@@ -1,0 +1,293 @@
+"""Overlap-tile prediction (unet_course.tiling) and the predict command.
+
+The key claim: with steps on the 2^depth pooling grid, the stitched tiles equal ONE forward pass
+over the whole mirror-padded image. The reference here is written independently (numpy.pad
+"reflect" + the model's forward), not with predict_tiled.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from unet_course.data import mirrored_window, write_image
+from unet_course.model import UNet, he_init_
+from unet_course.sizes import total_shrink
+from unet_course.tiling import (context_margin, default_tile_size, plan_tiles, predict_naive,
+                                predict_tiled, predict_whole, tile_grid)
+
+ROOT = Path(__file__).resolve().parents[1]
+torch.set_num_threads(1)
+
+
+def tiny(seed=0, **kwargs):
+    model = UNet(**{"base_channels": 4, **kwargs})
+    he_init_(model, seed)
+    return model.eval()
+
+
+def whole_pass(model, image):
+    """Reference: the smallest valid input covering image + margin, mirrored, one forward."""
+    image = image if image.ndim == 3 else image[None]
+    h, w = image.shape[-2:]
+    m = total_shrink(model.depth) // 2 + (0 if model.padding == "valid" else 2 ** model.depth)
+
+    def size(n):
+        k = n + 2 * m
+        while True:
+            try:
+                model.output_size(k)
+                return k
+            except ValueError:
+                k += 1
+
+    nh, nw = size(h), size(w)
+    if m < min(h, w):  # numpy's reflect where it can (an independent mirror)
+        x = np.pad(image, ((0, 0), (m, nh - h - m), (m, nw - w - m)), mode="reflect")
+    else:
+        x = mirrored_window(image, -m, -m, nh, nw)
+    with torch.no_grad():
+        y = model(torch.from_numpy(np.ascontiguousarray(x, np.float32))[None])[0]
+    crop = (nh - model.output_size(nh)) // 2
+    c = m - crop
+    y = y[:, c:c + h, c:c + w] if model.padding != "valid" else y[:, :h, :w]
+    return torch.softmax(y, 0).numpy()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny()
+
+
+@pytest.mark.parametrize("shape, tile", [
+    ((100, 130), 252), ((61, 203), 204), ((300, 187), 220), ((37, 5), (204, 236)),
+    ((1, 1), 204), ((2, 3), 252), ((130, 100), None), ((431, 97), 268)])
+def test_tiles_equal_one_pass_over_the_whole_mirrored_image(model, shape, tile):
+    image = np.random.default_rng(sum(shape)).random(shape, dtype=np.float32)
+    plan = plan_tiles(model, shape, tile)
+    got = predict_tiled(model, image, tile_size=tile, progress=False)
+    assert got.shape == (2,) + shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, whole_pass(model, image), rtol=0, atol=1e-5)
+    if tile is not None and max(shape) > plan.tile_out[0]:
+        assert len(plan.starts) > 1  # really tiled
+
+
+def test_the_margin_comes_from_the_model():
+    assert context_margin(tiny()) == 92  # the paper's 92 px per side at depth 4
+    assert context_margin(tiny(depth=3)) == 44
+    assert context_margin(tiny(depth=2, padding="same")) == 20 + 4
+    plan = plan_tiles(tiny(), (1000, 1000), 572)
+    assert plan.tile_out == (388, 388) and plan.step == (384, 384)  # 388 = 4 mod 16, step 384
+
+
+def test_other_depth_and_padded_convs_are_exact_too():
+    rng = np.random.default_rng(1)
+    for model, tile in ((tiny(depth=3), 148), (tiny(depth=2, padding="same"), 96)):
+        image = rng.random((90, 75), dtype=np.float32)
+        assert len(plan_tiles(model, image.shape, tile).starts) >= 4
+        np.testing.assert_allclose(predict_tiled(model, image, tile, progress=False),
+                                   whole_pass(model, image), atol=1e-5)
+
+
+def test_batch_size_does_not_change_the_result(model):
+    image = np.random.default_rng(2).random((150, 170), dtype=np.float32)
+    ref = predict_tiled(model, image, 236, batch_size=1)
+    for batch in (2, 5, 64):
+        np.testing.assert_allclose(predict_tiled(model, image, 236, batch_size=batch), ref, atol=1e-5)
+
+
+def test_logits_on_request_and_whole_pass(model):
+    image = np.random.default_rng(3).random((70, 90), dtype=np.float32)
+    logits = predict_tiled(model, image, 220, output="logits")
+    probs = predict_tiled(model, image, 220)
+    np.testing.assert_allclose(torch.softmax(torch.from_numpy(logits), 0).numpy(), probs, atol=1e-6)
+    np.testing.assert_allclose(predict_whole(model, image), probs, atol=1e-5)
+    with pytest.raises(ValueError, match="probabilities"):
+        predict_tiled(model, image, output="softmax")
+
+
+def test_uint8_images_are_scaled_like_the_course(model):
+    image = np.random.default_rng(4).integers(0, 256, (40, 50), dtype=np.uint8)
+    np.testing.assert_allclose(predict_tiled(model, image), predict_tiled(model, image / 255.0),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        predict_tiled(model, image.astype(np.float32))  # 0..255 floats: not the course's images
+
+
+def test_invalid_tile_sizes_and_steps_get_clear_errors(model):
+    image = np.zeros((50, 50), np.float32)
+    with pytest.raises(ValueError, match="Nearest valid input sizes: 236 and 252"):
+        predict_tiled(model, image, tile_size=250)
+    with pytest.raises(ValueError, match="smaller than the pooling grid of 16.*204"):
+        predict_tiled(model, image, tile_size=188)  # a 4x4 output cannot step on a 16 grid
+    with pytest.raises(ValueError, match="not a multiple of 2\\*\\*depth = 16"):
+        plan_tiles(model, (500, 500), 572, step=388)
+    with pytest.raises(ValueError, match="larger than the output tile"):
+        tile_grid((500, 500), 388, 400)
+    with pytest.raises(ValueError, match="batch_size"):
+        predict_tiled(model, image, batch_size=0)
+    with pytest.raises(ValueError, match="tta"):
+        predict_tiled(model, image, tta="rotations")
+
+
+def test_steps_off_the_pooling_grid_make_seams(model):
+    """The failure the exact step avoids: step 36 = the whole 36 px output tile, 36 = 4 mod 16."""
+    image = np.random.default_rng(5).random((120, 120), dtype=np.float32)
+    off = predict_tiled(model, image, 220, step=36, exact=False, output="logits")
+    ref = predict_tiled(model, image, 220, output="logits")
+    assert np.abs(off - ref).max() > 1e-3
+    naive = predict_naive(model, image, 220)
+    assert naive.shape == ref.shape and np.abs(naive - predict_tiled(model, image, 220)).max() > 1e-3
+
+
+def test_multi_channel_images():
+    model = tiny(in_channels=3, num_classes=3)
+    image = np.random.default_rng(6).random((3, 80, 110), dtype=np.float32)
+    got = predict_tiled(model, image, 220)
+    assert got.shape == (3, 80, 110)
+    np.testing.assert_allclose(got, whole_pass(model, image), atol=1e-5)
+    with pytest.raises(ValueError, match=r"3 input channel\(s\).*\(3, H, W\).*\(80, 110\)"):
+        predict_tiled(model, image[0])
+
+
+def test_tta_is_equivariant_for_any_model(model):
+    """Averaging over the whole dihedral group: predicting a rotated/flipped image gives the
+    rotated/flipped prediction, whatever the network (its average over the group)."""
+    image = np.random.default_rng(7).random((45, 70), dtype=np.float32)
+    tta = predict_tiled(model, image, 236, tta=True)
+    for transform in (np.fliplr, np.flipud, np.rot90, np.transpose):
+        moved = predict_tiled(model, np.ascontiguousarray(transform(image)), 236, tta=True)
+        expected = np.stack([transform(c) for c in tta])
+        np.testing.assert_allclose(moved, expected, atol=1e-5)
+    flips = predict_tiled(model, image, 236, tta="flips")
+    np.testing.assert_allclose(predict_tiled(model, np.ascontiguousarray(image[::-1]), 236,
+                                             tta="flips"), flips[:, ::-1], atol=1e-5)
+    assert np.abs(tta - predict_tiled(model, image, 236)).max() > 1e-4  # TTA did something
+
+
+def _symmetrised(model):
+    """Make every kernel invariant under the 8 symmetries of the square (2x2 up-convs: all
+    four taps equal): the network then commutes with flips and rotations."""
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                w = layer.weight
+                w.copy_(sum(torch.rot90(v, k, (-2, -1)) for v in (w, w.flip(-1)) for k in range(4)) / 8)
+    return model
+
+
+def test_tta_of_a_symmetric_model_changes_nothing():
+    model = _symmetrised(tiny(seed=3))
+    image = np.random.default_rng(8).random((100, 100), dtype=np.float32)  # 100 + 184 = 284 is valid
+    plain = predict_tiled(model, image, 204)
+    assert len(plan_tiles(model, image.shape, 204).starts) == 36
+    np.testing.assert_allclose(predict_tiled(model, image, 204, tta=True), plain, atol=1e-5)
+    np.testing.assert_allclose(predict_tiled(model, np.rot90(image).copy(), 204),
+                               np.rot90(plain, axes=(1, 2)), atol=1e-5)
+
+
+def test_eval_mode_no_autograd_and_the_mode_is_restored():
+    model = tiny()
+    model.train()  # drop-out would make tiles random
+    image = np.random.default_rng(9).random((60, 60), dtype=np.float32)
+    a, b = predict_tiled(model, image, 204), predict_tiled(model, image, 204)
+    np.testing.assert_array_equal(a, b)
+    assert model.training
+
+
+def test_default_tile_is_one_tile_for_small_images_and_bounded_for_big_ones(model):
+    assert default_tile_size(model, (512, 512)) == (700, 700)  # 512 + 184 -> 700: the whole pass
+    big = default_tile_size(model, (5000, 3000))
+    assert max(big) <= 572 * 4 and all(model.output_size(n) > 0 for n in big)
+    assert default_tile_size(tiny(base_channels=64), (5000, 5000))[0] <= 572
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3000), st.integers(1, 3000), st.integers(1, 60), st.integers(1, 600))
+def test_tile_grid_covers_the_image_with_as_few_tiles_as_possible(h, w, steps, extra):
+    step = 16 * steps
+    out = step + extra % (step + 1)
+    starts = tile_grid((h, w), out, step)
+    rows, cols = sorted({t for t, _ in starts}), sorted({c for _, c in starts})
+    assert len(starts) == len(rows) * len(cols)
+    for n, axis in ((h, rows), (w, cols)):
+        assert axis[0] == 0 and all(s % step == 0 for s in axis)  # on the step's grid
+        assert all(b - a <= out for a, b in zip(axis, axis[1:]))  # no gaps
+        assert axis[-1] + out >= n and (len(axis) == 1 or axis[-2] + out < n)  # no extra tile
+
+
+def test_tile_grid_example():
+    assert tile_grid((500, 300), 388, 384) == [(0, 0), (384, 0)]
+    assert tile_grid((800, 800), (388, 100), (384, 96))[:3] == [(0, 0), (0, 96), (0, 192)]
+
+
+# --------------------------------------------------------------------------- the command
+
+def test_split_borders_separates_touching_cells():
+    from unet_course.predict import instances
+    prob = np.zeros((20, 40), np.float32)
+    prob[5:15, 3:19] = prob[5:15, 21:37] = 0.95
+    prob[5:15, 19:21] = 0.6  # a weak bridge: above the threshold, below the cores
+    assert instances(prob).max() == 1
+    labels = instances(prob, split_borders=True)
+    assert labels.max() == 2 and labels[10, 5] != labels[10, 35]
+    assert (labels > 0).sum() == (prob >= 0.5).sum()
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "unet_course.predict", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+
+
+def test_command_on_a_folder_with_a_good_an_odd_and_a_broken_image(tmp_path):
+    from unet_course.checkpoint import save_model
+    model = tiny()
+    save_model(model, tmp_path / "model.pt")
+    images = tmp_path / "in"
+    rng = np.random.default_rng(10)
+    good = (rng.random((96, 96)) * 255).astype(np.uint8)
+    odd = rng.random((37, 129)).astype(np.float32)
+    write_image(images / "good.png", good)
+    write_image(images / "odd.tif", odd)
+    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    result = _run(tmp_path / "model.pt", images, tmp_path / "out", "--overlay", "--quiet")
+    assert result.returncode == 1, result.stderr
+    assert "broken.png" in result.stderr and "Traceback" not in result.stderr
+    assert "2 of 3" in result.stdout
+    from unet_course.data import read_image
+    prob = read_image(tmp_path / "out" / "good_prob.png")
+    assert prob.dtype == np.uint16 and prob.shape == (96, 96)
+    expected = predict_tiled(model, good)[1]
+    assert np.abs(prob / 65535 - expected).max() <= 1 / 65535
+    labels = read_image(tmp_path / "out" / "odd_labels.png")
+    assert labels.shape == (37, 129) and labels.max() >= 0
+    assert read_image(tmp_path / "out" / "odd_overlay.png").shape == (37, 129, 3)
+    assert not list((tmp_path / "out").glob("broken*"))
+
+
+def test_command_errors_are_one_line(tmp_path, capsys):
+    from unet_course.checkpoint import save_model
+    from unet_course.predict import main
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
+    write_image(tmp_path / "a.png", np.zeros((8, 8), np.uint8))
+    assert main([str(tmp_path / "foreign.pt"), str(tmp_path / "a.png"), str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "not a unet_course checkpoint" in err
+    save_model(tiny(), tmp_path / "m.pt")
+    assert main([str(tmp_path / "m.pt"), str(tmp_path / "a.png"), str(tmp_path / "o"), "--tile", "250"]) == 2
+    assert "236 and 252" in capsys.readouterr().err
+    write_image(tmp_path / "rgb.png", np.zeros((8, 8, 3), np.uint8))
+    assert main([str(tmp_path / "m.pt"), str(tmp_path / "rgb.png"), str(tmp_path / "o")]) == 1
+    assert "3 channel(s), the model takes 1" in capsys.readouterr().err
+    assert main([str(tmp_path / "m.pt"), str(tmp_path / "nothing"), str(tmp_path / "o")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "m.pt"), str(tmp_path / "a.png"), str(tmp_path / "o"), "--threshold", "2"])
+    assert stop.value.code == 2 and capsys.readouterr().err.startswith("error: ")
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0 and "--split-borders" in capsys.readouterr().out
