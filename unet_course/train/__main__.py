@@ -46,8 +46,8 @@ def parser() -> argparse.ArgumentParser:
                         "tiles, batch 1, SGD m 0.99; default on a GPU)")
     p.add_argument("--steps", type=int, help="stop after N steps")
     p.add_argument("--minutes", type=float,
-                   help=f"stop after M minutes of training (default {DEFAULT_MINUTES} when "
-                        f"--steps is not given)")
+                   help="stop after M minutes of training (without --steps: 3 on the cpu "
+                        "preset, 60 on paper)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--out", default="runs/unet", help="run folder (default runs/unet)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -56,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--lr", type=float)
     o.add_argument("--optimizer", choices=["sgd", "adam"])
     o.add_argument("--momentum", type=float)
+    o.add_argument("--lr-drop", type=float, help="last fraction of the run at lr / 10")
     o.add_argument("--batch", type=int, help="tiles per step (per process under torchrun)")
     o.add_argument("--tile", type=int, help="input tile side, e.g. 252 or 572")
     o.add_argument("--base", type=int, dest="base_channels", help="channels of the first level")

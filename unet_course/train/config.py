@@ -41,6 +41,7 @@ class TrainConfig:
     optimizer: str = "sgd"           # sgd (the paper, momentum 0.99) | adam
     lr: float = 0.01
     momentum: float = 0.99
+    lr_drop: float = 0.0             # the last lr_drop of the run (steps or minutes) at lr / 10
     # the paper's pieces
     weight_map: bool = True          # Eq. 2 (w0, sigma); False: every pixel weight 1
     w0: float = 10.0
@@ -82,7 +83,7 @@ PRESETS = {
 
 # Settings that change the trajectory: a checkpoint only resumes a run that agrees on them.
 RESUME_KEYS = ("data", "seed", "base_channels", "depth", "dropout", "tile", "batch", "optimizer",
-               "lr", "momentum", "weight_map", "w0", "sigma", "elastic", "flip", "train_images",
+               "lr", "momentum", "lr_drop", "weight_map", "w0", "sigma", "elastic", "flip", "train_images",
                "val_images", "image_size", "val_fraction", "amp")
 
 
@@ -95,6 +96,8 @@ def _check(cfg: TrainConfig) -> TrainConfig:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     if cfg.optimizer not in ("sgd", "adam"):
         raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
+    if not 0 <= cfg.lr_drop < 1:
+        raise ValueError(f"lr_drop must be a fraction in [0, 1), got {cfg.lr_drop!r}")
     if not (cfg.lr > 0) or not (0 <= cfg.momentum < 1):
         raise ValueError(f"need lr > 0 and 0 <= momentum < 1, got lr={cfg.lr!r}, "
                          f"momentum={cfg.momentum!r}")

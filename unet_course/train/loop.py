@@ -142,6 +142,14 @@ def _resumable(ckpt, cfg, world) -> dict:
     return saved
 
 
+def learning_rate(cfg: TrainConfig, step: int, seconds: float) -> float:
+    """cfg.lr, divided by 10 for the last cfg.lr_drop of the run (by steps or by minutes).
+    The paper states no schedule; a final drop settles the noisy last steps (course choice)."""
+    done = max(step / cfg.steps if cfg.steps else 0.0,
+               seconds / (60 * cfg.minutes) if cfg.minutes else 0.0)
+    return cfg.lr / 10 if cfg.lr_drop and done >= 1 - cfg.lr_drop else cfg.lr
+
+
 def _time_up(cfg, seconds) -> bool:
     return cfg.minutes is not None and seconds >= 60 * cfg.minutes
 
@@ -197,6 +205,8 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
         while (cfg.steps is None or step < cfg.steps) and not distributed.any_rank(
                 _time_up(cfg, seconds), ctx):
             tic = time.perf_counter()
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(cfg, step, seconds)
             batch = [t.to(ctx.device, non_blocking=True) for t in next(data)]
             if cfg.channels_last:
                 batch[0] = batch[0].contiguous(memory_format=torch.channels_last)

@@ -1,0 +1,148 @@
+"""Targets of issue 17 (training), measured in ONE run and appended to
+benchmarks/results/bench_train.csv (with the load average, so noisy rows can be told apart).
+
+    python benchmarks/bench_train.py                 # loop overhead + default CLI for 3 minutes
+    python benchmarks/bench_train.py --overhead      # only the loop overhead (about 1 minute)
+    python benchmarks/bench_train.py --sweep         # optimiser / lr sweep at a fixed step count
+    python benchmarks/bench_train.py --isbi          # ISBI 2012, 15 min x 4 (weight map, elastic)
+    python benchmarks/bench_train.py --course        # how long course_model() takes to train
+
+- overhead: steps/s of the full loop (``train``: tiles, elastic deformation, weight maps,
+  logging) over steps/s of bare forward/backward/step calls on one fixed batch of the same
+  model and tile size. Target >= 0.90.
+- synthetic: ``python -m unet_course.train --minutes 3`` (the default preset on a CPU):
+  foreground IoU >= 0.90 and >= 90% of cells separated on the 8 held-out images.
+- isbi: slices 0-24 train, 25-29 held out, 15 minutes each: pixel error <= 0.08, with and
+  without the weight map and elastic deformation.
+- sweep: the evidence for the cpu preset's optimiser (``--sweep-steps`` steps each, so the
+  machine's load does not change the result; the time per step is reported next to it).
+Threads: --threads (default 2, the course's 2-core machine). Timings on a shared machine are
+noisy: read the ratio of the same run, and the load average column.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "bench_train.csv"
+FIELDS = ["date", "kind", "settings", "steps", "train_seconds", "steps_per_s", "ratio",
+          "val_iou", "val_separated", "val_pixel_error", "threads", "load_avg"]
+
+
+def record(kind, settings, **values):
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    new = not RESULTS.exists()
+    row = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), "kind": kind,
+           "settings": settings, "load_avg": f"{os.getloadavg()[0]:.2f}", **values}
+    with open(RESULTS, "a", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in row.items()})
+    print(json.dumps(row))
+
+
+def overhead(threads: int, steps: int = 40):
+    import torch
+    torch.set_num_threads(threads)
+    from unet_course.train import make_config, train, train_step
+    from unet_course.train.loop import batches, build_model, make_optimizer, tile_dataset
+    from unet_course.train.sources import load_split
+    cfg = make_config("cpu", steps=steps, val_every=10 ** 6, checkpoint_every=10 ** 6,
+                      threads=threads)
+    split = load_split(cfg)
+
+    def bare():
+        model = build_model(cfg, split, "cpu")
+        optimizer = make_optimizer(cfg, model)
+        batch = next(batches(tile_dataset(cfg, split), 0, cfg.batch))
+        train_step(model, optimizer, batch)  # warm-up
+        tic = time.perf_counter()
+        for _ in range(steps):
+            train_step(model, optimizer, batch)
+        return steps / (time.perf_counter() - tic)
+
+    def full():
+        stamps = []
+        train(cfg, progress=False, callback=lambda r: r["event"] == "step" and stamps.append(time.perf_counter()))
+        return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+    b1, f1, b2, f2 = bare(), full(), bare(), full()  # interleaved against drifting load
+    b, f = (b1 + b2) / 2, (f1 + f2) / 2
+    record("overhead", f"cpu preset, {steps} steps, bare {b:.3f} vs loop {f:.3f} steps/s",
+           steps=steps, steps_per_s=f, ratio=f / b, threads=threads)
+    print(f"loop overhead: full loop {f:.3f} steps/s, bare fwd/bwd/step {b:.3f} steps/s, "
+          f"ratio {f / b:.3f} (target >= 0.90)")
+
+
+def cli_run(name, args, threads):
+    out = ROOT / "benchmarks" / "results" / "runs" / name
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    cmd = [sys.executable, "-m", "unet_course.train", "--out", str(out), "--no-progress",
+           "--threads", str(threads), *args]
+    print("running:", " ".join(cmd[1:]), flush=True)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"error: {name} failed: {done.stderr.strip()[-500:]}")
+    print(done.stdout.strip())
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    from unet_course.checkpoint import load_model
+    cfg = load_model(out / "model.pt").config
+    steps, seconds = int(rows[-1]["step"]), float(rows[-1]["seconds"])
+    record(name, " ".join(args) or "defaults", steps=steps, train_seconds=seconds,
+           steps_per_s=steps / seconds, val_iou=cfg["val_iou"],
+           val_separated=cfg["val_separated"], val_pixel_error=cfg["val_pixel_error"],
+           threads=threads)
+    return cfg
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--overhead", action="store_true")
+    p.add_argument("--sweep", action="store_true")
+    p.add_argument("--sweep-steps", type=int, default=600)
+    p.add_argument("--isbi", action="store_true")
+    p.add_argument("--course", action="store_true")
+    p.add_argument("--minutes", type=float, default=3.0)
+    a = p.parse_args()
+    if a.sweep:
+        for opt, lr in (("sgd", "0.01"), ("sgd", "0.003"), ("adam", "0.001"), ("adam", "0.0003")):
+            cli_run(f"sweep_{opt}_{lr}", ["--steps", str(a.sweep_steps), "--optimizer", opt,
+                                          "--lr", lr, "--val-every", "50"], a.threads)
+    elif a.isbi:
+        for wm in ("on", "off"):
+            for el in ("on", "off"):
+                cli_run(f"isbi_wm-{wm}_elastic-{el}", ["--data", "isbi2012", "--minutes", "15",
+                                                       "--weight-map", wm, "--elastic", el],
+                        a.threads)
+    elif a.course:
+        import torch
+        torch.set_num_threads(a.threads)
+        import tempfile
+        os.environ["UNET_COURSE_CACHE"] = tempfile.mkdtemp()
+        from unet_course.train import course_model
+        tic = time.perf_counter()
+        model = course_model()
+        record("course_model", json.dumps({k: model.config[k] for k in ("steps", "base_channels")}),
+               steps=model.config["steps_done"], train_seconds=time.perf_counter() - tic,
+               val_iou=model.config["val_iou"], val_separated=model.config["val_separated"],
+               val_pixel_error=model.config["val_pixel_error"], threads=a.threads)
+    else:
+        overhead(a.threads)
+        if not a.overhead:
+            cfg = cli_run("synthetic_default", ["--minutes", str(a.minutes)], a.threads)
+            print(f"synthetic, {a.minutes} min: foreground IoU {cfg['val_iou']:.3f} (target >= 0.90), "
+                  f"cells separated {100 * cfg['val_separated']:.0f}% (target >= 90%)")
+
+
+if __name__ == "__main__":
+    main()
