@@ -540,3 +540,29 @@ def test_check_fan_in_catches_floor_division_and_explains(capsys):
     assert "ReLU" in capsys.readouterr().out
     assert not checks.check_he_std(lambda layer: 2 / fan_in(layer))
     assert "variance" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- issue 12: bad input
+@pytest.mark.parametrize("dtype, words", [
+    (torch.float64, "pass x.to(torch.float32)"),
+    (torch.uint8, "x.float() / 255"),
+    (torch.int64, "floating-point image tensor"),
+    (torch.bool, "floating-point image tensor"),
+])
+def test_unet_names_the_dtype_it_needs(dtype, words):
+    """torch.from_numpy on an ISBI image gives uint8 (or float64 after numpy maths): before, an
+    error from deep inside conv2d ("Input type (double) and bias type (float) ...")."""
+    net = tiny(depth=1)
+    with pytest.raises(ValueError, match=str(dtype).replace(".", r"\.")) as error:
+        net(torch.zeros(1, 1, 44, 44, dtype=dtype))
+    assert words in str(error.value)
+    assert net.double()(torch.zeros(1, 1, 44, 44, dtype=torch.float64)).dtype == torch.float64
+
+
+@pytest.mark.parametrize("kwargs", [{"base_channels": -1}, {"depth": 0}, {"in_channels": 1.5},
+                                    {"num_classes": True}])
+def test_paper_parameter_counts_rejects_impossible_networks(kwargs):
+    """base_channels=-1 returned 7458 before."""
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=f"{name} must be an integer >= 1"):
+        model.paper_parameter_counts(**kwargs)

@@ -231,7 +231,10 @@ class UNet(nn.Module):
 
     forward(x) takes (N, in_channels, H, W) and returns class scores (logits) of shape
     (N, num_classes, output_size(H), output_size(W)); the soft-max of Sec. 3 belongs to the
-    loss. The input size is checked BEFORE any computation: an invalid size raises the
+    loss (`unet_course.loss.weighted_cross_entropy`). x must be a floating-point tensor of the
+    weights' dtype (float32 unless the model was converted): an integer image (uint8 from
+    ``torch.from_numpy`` on a PNG) or float64 (numpy's default) is a ValueError that says how
+    to convert it. The input size is checked BEFORE any computation: an invalid size raises the
     ValueError of `unet_course.sizes` (it names the nearest valid sizes). forward keeps no
     state, works on any device and any batch size.
     """
@@ -296,6 +299,15 @@ class UNet(nn.Module):
         if not isinstance(x, torch.Tensor) or x.ndim != 4:
             raise ValueError(f"UNet expects a tensor of shape (N, C, H, W), got "
                              f"{type(x).__name__} of shape {tuple(getattr(x, 'shape', ()))}")
+        dtype = self.final.weight.dtype
+        if not x.is_floating_point():
+            raise ValueError(f"UNet expects a floating-point image tensor ({dtype}, values in [0, 1]), "
+                             f"got {x.dtype}: convert it first, e.g. x.float() / 255 for uint8 pixels "
+                             f"(unet_course.data.files.as_float_image does it for numpy arrays)")
+        if x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):  # autocast mixes
+            raise ValueError(f"UNet's weights are {dtype} but the input is {x.dtype} (numpy's default "
+                             f"float64?): pass x.to({dtype}) (or convert the model with "
+                             f"model.to({x.dtype}))")
         if x.shape[1] != self.in_channels:
             raise ValueError(f"UNet was built for {self.in_channels} input channel(s), "
                              f"got a tensor of shape {tuple(x.shape)} ({x.shape[1]} channels)")
@@ -330,7 +342,12 @@ def paper_parameter_counts(in_channels: int = 1, num_classes: int = 2, depth: in
     C_out biases. Level l has width c_l = base * 2**l. Contracting path: 3x3 convs
     in -> c_0 -> c_0, then c_{l-1} -> c_l -> c_l for l = 1..depth. Expanding path, per level:
     2x2 up-conv c_{l+1} -> c_l, then 3x3 convs 2 c_l -> c_l -> c_l. Final: 1x1 c_0 -> classes.
+    Every argument is an integer >= 1 (ValueError otherwise, as for `UNet`).
     """
+    for name, value in (("in_channels", in_channels), ("num_classes", num_classes),
+                        ("depth", depth), ("base_channels", base_channels)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     def conv(k, c_in, c_out):
         return k * k * c_in * c_out + c_out
 
