@@ -546,3 +546,53 @@ def test_tile_dataset_rejects_soft_float_targets_and_converts_whole_ones():
         TileDataset([image], [np.full((100, 100), "a")], input_size=252)
     ds = TileDataset([image], [np.ones((100, 100), np.float32)], input_size=252, tiles_per_epoch=1)
     assert ds.tile(0)[1].dtype == np.int64 and ds.tile(0)[1].min() == 1
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"size": 64.5}, "size must be a whole number of pixels, got 64.5"),
+    ({"size": (64, 80, 3)}, "size must be an int or (height, width)"),
+    ({"size": 64, "seed": "a"}, "seed must be an integer >= 0"),
+    ({"size": 64, "seed": -1}, "seed must be an integer >= 0, a list of them or a numpy Generator, got -1"),
+    ({"size": 64, "seed": 1.5}, "seed must be an integer"),
+    ({"size": 64, "n_cells": 2.5}, "n_cells must be a whole number"),
+])
+def test_synthetic_cells_names_a_bad_argument(kwargs, words):
+    with pytest.raises(ValueError) as error:
+        synthetic_cells(**kwargs)
+    assert words in str(error.value)
+
+
+def test_touching_pairs_wants_integer_ids():
+    """Float labels gave {(1.5, 2.5)} before."""
+    lab = np.array([[1.5, 2.5], [0, 0]])
+    with pytest.raises(ValueError, match="integer .*cell ids, got dtype float64"):
+        touching_pairs(lab)
+    with pytest.raises(ValueError, match="integer gap"):
+        touching_pairs(lab.astype(int), gap=1.5)
+    assert touching_pairs(np.array([[1, 2]])) == {(1, 2)}
+
+
+@pytest.mark.parametrize("scale", [255, 1.0, "bool"])
+def test_isbi_labels_in_any_scale_give_the_same_classes(scale):
+    """Labels already scaled to [0, 1] gave all membrane and 0 cells before."""
+    label = np.zeros((6, 7), np.uint8)
+    label[1:3, 1:3], label[4:, 4:] = 255, 255
+    scaled = label > 0 if scale == "bool" else (label / 255 * scale).astype(np.float64 if scale == 1.0 else np.uint8)
+    np.testing.assert_array_equal(isbi_targets(scaled), label > 0)
+    assert isbi_instances(scaled).max() == 2
+    np.testing.assert_array_equal(isbi_targets((label > 0).astype(np.int64)), label > 0)  # 0/1 integers
+
+
+def test_isbi_labels_outside_the_range_are_an_error():
+    with pytest.raises(ValueError, match=r"\[0, 255\].*got values in \[-1, 3\]"):
+        isbi_targets(np.array([[-1.0, 3.0]]))
+    with pytest.raises(ValueError, match="isbi_instances"):
+        isbi_instances(np.array([[300, 0]]))
+
+
+def test_offline_messages_read_as_sentences(upstream, tmp_path):
+    _, sums = upstream
+    with pytest.raises(FileNotFoundError) as error:
+        load_isbi2012(tmp_path / "none", download=False, checksums=sums)
+    text = str(error.value)
+    assert "or To get" not in text and "load_isbi2012(download=True) to fetch it. To get the data" in text

@@ -131,7 +131,7 @@ def _download(url: str, target: Path, expected: str, timeout: float, root: Path,
             raise ChecksumError(
                 f"checksum mismatch for {target} downloaded from {url}: expected SHA-256 "
                 f"{expected}, got {actual}; the file was not saved. The upstream file may have "
-                f"changed or the download was corrupted; run again, or " + _offline_help(root, base_url))
+                f"changed or the download was corrupted; run again. " + _offline_help(root, base_url))
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -197,7 +197,7 @@ def load_isbi2012(root: str | os.PathLike | None = None, download: bool = True, 
             os.remove(path)  # our own cache: drop the corrupt file and download it again
         elif not download:
             raise FileNotFoundError(
-                f"{path} is missing and download=False. Call load_isbi2012(download=True), or "
+                f"{path} is missing and download=False. Call load_isbi2012(download=True) to fetch it. "
                 + _offline_help(root, base_url))
         todo.append((name, expected))
     if todo:
@@ -216,20 +216,41 @@ def load_isbi2012(root: str | os.PathLike | None = None, download: bool = True, 
     return ISBI2012(read("image"), read("label"))
 
 
+def _cell_interior(labels, name: str) -> np.ndarray:
+    """Boolean cell-interior mask of ISBI labels, in any of the scales they come in: as read
+    (0 membrane / 255 cell), scaled to [0, 1] (floats after / 255, or 0/1 integers), or bool.
+    The cell class is the upper half of the range (> 127, or > 0.5 when no value exceeds 1)."""
+    labels = np.asarray(labels)
+    if labels.dtype == bool:
+        return labels
+    if labels.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: ISBI labels are numbers (0 membrane, 255 cell), got dtype {labels.dtype}")
+    if labels.size == 0:
+        return labels > 0
+    lo, hi = float(np.min(labels)), float(np.max(labels))
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
+        raise ValueError(f"{name}: ISBI labels lie in [0, 255] (0 membrane, 255 cell) or [0, 1], "
+                         f"got values in [{lo:g}, {hi:g}]")
+    return labels > (0.5 if hi <= 1 else 127)
+
+
 def isbi_targets(labels: np.ndarray) -> np.ndarray:
-    """ISBI labels (255 = cell interior, 0 = membrane) -> int64 classes (1 = cell, 0 = membrane)."""
-    return (np.asarray(labels) > 127).astype(np.int64)
+    """ISBI labels (255 = cell interior, 0 = membrane) -> int64 classes (1 = cell, 0 = membrane).
+
+    Labels scaled to [0, 1] (floats, 0/1 integers) or bool work too: cell = the upper half of
+    the range (> 127, or > 0.5 when no value exceeds 1). Values outside [0, 255]: ValueError."""
+    return _cell_interior(labels, "isbi_targets").astype(np.int64)
 
 
 def isbi_instances(label: np.ndarray) -> np.ndarray:
     """Cell instances of one ISBI label slice: the 4-connected components of the cell-interior
-    class (255), numbered 1..K; 0 = membrane. (4-connectivity, so two cells that meet only at
+    class (255; labels in [0, 1] as for `isbi_targets`), numbered 1..K; 0 = membrane. (4-connectivity, so two cells that meet only at
     a corner of the membrane stay apart.) Used to compute the weight map of Eq. 2."""
     from skimage.measure import label as connected
     label = np.asarray(label)
     if label.ndim != 2:
         raise ValueError(f"isbi_instances takes one 2-D label slice, got shape {label.shape}")
-    return connected(label > 127, background=0, connectivity=1).astype(np.int32)
+    return connected(_cell_interior(label, "isbi_instances"), background=0, connectivity=1).astype(np.int32)
 
 
 

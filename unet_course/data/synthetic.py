@@ -19,8 +19,19 @@ __all__ = ["SyntheticCells", "synthetic_cells", "synthetic_dataset", "touching_p
 
 
 def _rng(seed) -> np.random.Generator:
-    """A numpy Generator from an int seed (or a list of ints), or the Generator itself."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    """A numpy Generator from an int seed >= 0 (or a list of them), or the Generator itself."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    parts = seed if isinstance(seed, (list, tuple)) and seed else [seed]
+    if not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) and p >= 0 for p in parts):
+        raise ValueError(f"seed must be an integer >= 0, a list of them or a numpy Generator, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def _side(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number of pixels, got {value!r}")
+    return int(value)
 
 
 class SyntheticCells(NamedTuple):
@@ -110,13 +121,16 @@ def synthetic_cells(size: int | tuple[int, int] = 512, n_cells: int | None = Non
     Deviation: the paper uses real light-microscopy and EM images; this generator exists so
     the course runs offline, fast and at any size, with exact instance labels.
     """
-    h, w = (size, size) if np.ndim(size) == 0 else tuple(size)
+    sides = (size, size) if np.ndim(size) == 0 else tuple(size)
+    if len(sides) != 2:
+        raise ValueError(f"size must be an int or (height, width), got {size!r}")
+    h, w = (_side(v, "size") for v in sides)
     if h < 16 or w < 16:
         raise ValueError(f"size must be at least 16 px per side, got {size!r}")
     if not 0 <= touching <= 1:
         raise ValueError(f"touching must be a fraction in [0, 1], got {touching!r}")
     rng = _rng(seed)
-    n_cells = max(1, round(h * w / 1600)) if n_cells is None else int(n_cells)
+    n_cells = max(1, round(h * w / 1600)) if n_cells is None else _side(n_cells, "n_cells")
     if n_cells < 1:
         raise ValueError(f"n_cells must be >= 1, got {n_cells}")
     spacing = np.sqrt(h * w / n_cells)  # mean distance between neighbouring seeds
@@ -216,8 +230,12 @@ def touching_pairs(instances: np.ndarray, gap: int = 0) -> set[tuple[int, int]]:
     """Pairs (a, b), a < b, of distinct instances that touch (4-adjacent) when gap = 0, or are
     separated along a row or column by at most ``gap`` background pixels."""
     labels = np.asarray(instances)
-    if labels.ndim != 2 or int(gap) < 0:
-        raise ValueError(f"need a 2-D label image and gap >= 0, got shape {labels.shape}, gap {gap!r}")
+    if labels.dtype.kind not in "biu":
+        raise ValueError(f"instances must be integer (or bool) cell ids, got dtype {labels.dtype}; "
+                         f"float labels would give pairs such as (1.5, 2.5): convert whole-number "
+                         f"ids with .astype(int)")
+    if labels.ndim != 2 or isinstance(gap, bool) or not isinstance(gap, (int, np.integer)) or gap < 0:
+        raise ValueError(f"need a 2-D label image and an integer gap >= 0, got shape {labels.shape}, gap {gap!r}")
     pairs: set[tuple[int, int]] = set()
     for arr in (labels, labels.T):
         for step in range(1, min(int(gap) + 2, arr.shape[1])):
