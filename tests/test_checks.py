@@ -127,3 +127,16 @@ def test_int_instead_of_bool_is_named(capsys):
 def test_paper_case_is_reported_first(capsys):
     checks.check_output_size(lambda n, depth=4: 0)
     assert capsys.readouterr().out.startswith("✗ output_size(572, depth=4): expected 388, got 0")
+
+
+def test_readme_example_lines_are_what_the_checks_print(capsys):
+    """The README's example lines are the checks' own output (it said '210 inputs' and
+    'output_size(570, 4)')."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    checks.check_output_size(sizes.output_size)
+    checks.check_output_size(lambda n, depth=4: n - 184 if depth == 4 else sizes.output_size(n, depth))
+    checks.check_output_size(stub)
+    passed, failed, todo = capsys.readouterr().out.splitlines()
+    assert passed in readme and failed in readme
+    assert todo[:70] in readme

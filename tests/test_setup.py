@@ -48,3 +48,11 @@ def test_constraints_agree_with_the_pins():
     frozen = _pins(ROOT / "constraints.txt")
     for name, version in {**_pins(ROOT / "requirements.txt"), **_pins(ROOT / "requirements-dev.txt")}.items():
         assert frozen.get(name) == version, f"{name}: requirements say {version}, constraints {frozen.get(name)}"
+
+
+def test_readme_and_pyproject_agree_on_the_python_version():
+    """The README said Python >= 3.11 while pyproject said >= 3.9 (issue 12)."""
+    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    readme = (ROOT / "README.md").read_text()
+    version = re.search(r"Python ≥ (3\.\d+)", readme).group(1)
+    assert wanted == f">={version}", f"README says Python ≥ {version}, pyproject {wanted}"

@@ -1,7 +1,7 @@
 """Mirror extrapolation (Fig. 2 of the paper): the ONE implementation the course uses.
 
 "To predict the pixels in the border region of the image, the missing context is extrapolated
-by mirroring the input image." (Sec. 2; Fig. 2's caption: "Missing input data is extrapolated
+by mirroring the input image." (Sec. 1; Fig. 2's caption: "Missing input data is extrapolated
 by mirroring".) The tile sampler (``unet_course.data.tiles``) and overlap-tile inference
 (``unet_course.tiling``) both cut their windows with the functions here.
 
