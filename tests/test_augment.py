@@ -303,7 +303,7 @@ def test_augment_batch_on_torch_tensors():
 
 
 def test_plugs_into_the_tile_sampler():
-    data = pytest.importorskip("unet_course.data")
+    from unet_course import data
     image = smooth_image((120, 120))
     target = (image > 0.5).astype(np.int64)
     for backend in ("numpy", "torch"):

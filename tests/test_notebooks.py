@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ALL = sorted(p for d in ("notebooks", "solutions", "exercises") for p in (ROOT / d).glob("*.ipynb"))
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 
 
 def _ids(paths):
@@ -19,7 +21,9 @@ def _ids(paths):
 
 
 def test_there_are_notebooks():
-    assert LESSONS and (ROOT / "solutions").glob("*.ipynb")
+    """Lists, not a generator (a generator is always true; the exercises' sync with the
+    solutions is checked by `tools/make_exercises.py --check` in `make test`)."""
+    assert LESSONS and SOLUTIONS and EXERCISES, "no lessons, solutions or exercises found"
 
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))

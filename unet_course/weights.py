@@ -34,8 +34,8 @@ Deviations from the paper, and choices it leaves open:
   two different cells 8-adjacent (proof in `separation_border`).
 - `border_weights` is the fast, exact version: it equals `naive_border_weights` (one
   distance transform per cell over the whole image) to within ``atol`` = 1e-6 everywhere
-  (a proven bound, not an approximation that usually works), and is 25-150x faster for ~125
-  cells on 512x512 (see `border_weights` and `benchmarks/bench_weights.py`).
+  (a proven bound, not an approximation that usually works), and much faster; by how much
+  depends on the image (see `border_weights`; `benchmarks/bench_weights.py` measures it).
 """
 from __future__ import annotations
 
@@ -263,9 +263,13 @@ def border_weights(instances, w0: float = 10.0, sigma: float = 5.0, *, atol: flo
     """The border term of eq. 2: w0 * exp(-(d1 + d2)^2 / (2 sigma^2)); fast, and exact to ``atol``.
 
     Same definition and result as `naive_border_weights` (max abs difference < atol = 1e-6 by
-    default, and identical floats wherever the weight is >= atol), and much faster: on
-    512x512 with ~125 cells about 100-150x with thin gaps between cells, 25-50x with wide
-    background or ISBI-like membranes (2 CPU cores; `benchmarks/bench_weights.py`).
+    default, and identical floats wherever the weight is >= atol), and much faster. The gain
+    grows with the number of cells (the naive version runs one full-image distance transform
+    per cell) and depends on how the background lies (thin gaps settle in phase 1; wide
+    background or membranes leave more pixels to phase 2). `benchmarks/bench_weights.py` prints
+    the ratio of both in one run: 171x for 125 Voronoi cells with ~2 px gaps and 145x for 124
+    scattered disks on 512x512 (course machine, shared, one thread each); lesson 05 times both
+    on an ISBI slice on your machine.
     Two phases, both exact:
 
     1. For every background pixel, look at the pixels around it in order of distance, up to
