@@ -263,3 +263,10 @@ def test_course_model_is_trained_once_and_cached(tmp_path, monkeypatch):
     assert not second.training and second.config["steps_done"] == 2
     for p, q in zip(first.state_dict().values(), second.state_dict().values()):
         assert torch.equal(p, q)
+
+
+def test_dataloader_workers_give_the_same_run():
+    cfg = make_config("cpu", steps=2, **TINY)
+    alone = train(cfg, progress=False)
+    helped = train(make_config("cpu", steps=2, num_workers=1, **TINY), progress=False)
+    assert losses(alone) == losses(helped)

@@ -119,8 +119,10 @@ def batches(dataset, start: int, batch: int, rank: int = 0, world: int = 1, work
         for indices in sampler:
             yield tuple(torch.stack(parts) for parts in zip(*(dataset[i] for i in indices)))
     else:
+        # its own generator, so workers do not consume the global RNG (drop-out draws)
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                                             worker_init_fn=_one_thread, prefetch_factor=4)
+                                             worker_init_fn=_one_thread, prefetch_factor=4,
+                                             generator=torch.Generator().manual_seed(0))
         yield from loader
 
 
