@@ -1,0 +1,136 @@
+"""Checks for exercise 09: the pixel error and the foreground-restricted Rand F-score (Sec. 4,
+the ISBI 2012 metrics). The references are ``unet_course.metrics`` (tested against
+scikit-image's ``adapted_rand_error``)."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .. import metrics
+from .core import NOT_IMPLEMENTED, CheckResult, describe_difference, report, short
+
+__all__ = ["check_pixel_error", "check_rand_f_score"]
+
+
+def _cells(rng, shape, level=0.0, sigma=2.0):
+    return ndi.gaussian_filter(rng.normal(size=shape), sigma) > level
+
+
+def _label_cases(seed: int = 2012):
+    """(pred, label) pairs: edge cases first, then random maps. Labels like the ISBI ones
+    (0 = membrane, 255 = cell) and 0/1 masks; predictions in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    grid = np.ones((9, 9), np.uint8) * 255
+    grid[4, :], grid[:, 4] = 0, 0                          # four cells, a membrane cross
+    cases = [("identical", grid / 255.0, grid),
+             ("exactly 0.5 on the membrane", np.where(grid > 0, 1.0, 0.5), grid),
+             ("all wrong", 1 - grid / 255.0, grid)]
+    merged = grid / 255.0
+    merged[4, 1] = 0.9                                     # a gap: two cells merge
+    cases.append(("a gap in the membrane", merged, grid))
+    corner = np.zeros((10, 10), np.uint8)
+    corner[1:5, 1:5], corner[5:9, 5:9] = 255, 255          # two cells that touch at a corner
+    apart = corner / 255.0
+    apart[5, 5:9], apart[5:9, 5] = 0, 0                    # predicted: the corner opened
+    cases.append(("cells touching at a corner", apart, corner))
+    for i in range(5):
+        shape = tuple(int(s) for s in rng.integers(12, 40, size=2))
+        label = _cells(rng, shape).astype(np.uint8) * (255 if i % 2 else 1)
+        pred = np.clip(ndi.gaussian_filter(label > 0, 1.0) + rng.normal(0, 0.2, shape), 0, 1)
+        cases.append((f"random map {i + 1}", pred, label))
+    return cases
+
+
+def check_pixel_error(pixel_error) -> CheckResult:
+    """pixel_error(pred, label): share of pixels where (pred > 0.5) differs from (label > 0)."""
+    def explain(pred, label):
+        def why(expected, actual):
+            base = describe_difference(expected, actual)
+            if base is None:
+                return None
+            variants = {
+                "you counted pixels with pred >= 0.5 as cells; a probability of exactly 0.5 is "
+                "not above the threshold (use pred > 0.5)": np.mean((pred >= 0.5) != (label > 0)),
+                "you compared the label with 1; ISBI labels are 0 and 255, a cell is label > 0":
+                    np.mean((pred > 0.5) != (label == 1)),
+                "you returned the NUMBER of wrong pixels; the pixel error is their share "
+                "(divide by the number of pixels)": np.count_nonzero((pred > 0.5) != (label > 0)),
+                "you returned the share of RIGHT pixels (the accuracy); the error is 1 - that":
+                    np.mean((pred > 0.5) == (label > 0)),
+            }
+            for hint, value in variants.items():
+                if np.isclose(float(actual), float(value), rtol=1e-6) and not np.isclose(
+                        float(actual), float(expected), rtol=1e-6):
+                    return f"{base}: {hint}"
+            return base
+        return why
+
+    return _run("pixel_error", pixel_error, metrics.pixel_error, _label_cases(), explain)
+
+
+def _run(name, student, reference, cases, explain):
+    """Compare on every case; a wrong answer names the case and, where it can, the cause."""
+    for case_name, pred, label in cases:
+        expected = reference(pred, label)
+        try:
+            actual = student(pred.copy(), label.copy())
+        except NotImplementedError:
+            return report(False, "not implemented", (
+                f"{name}: {NOT_IMPLEMENTED}. Replace the line `raise NotImplementedError(...)` "
+                f"with your code, run that cell, then run this check again."))
+        except Exception as error:
+            return report(False, "failed", f"{name} on '{case_name}' ({short(pred)}) raised "
+                                           f"{type(error).__name__}: {error}")
+        why = explain(pred, label)(expected, actual)
+        if why:
+            return report(False, "failed", f"{name} on '{case_name}': {why}")
+    return report(True, "passed", f"{name}: correct on all {len(cases)} inputs.")
+
+
+def _variant_f(pred_mask, label_mask, *, self_pairs=True, singletons=True, restrict=True,
+               four=True):
+    """The F-score with one of the usual slips, to name the slip in a message."""
+    structure = ndi.generate_binary_structure(2, 1 if four else 2)
+    pred_cells = ndi.label(pred_mask, structure)[0]
+    true_cells = ndi.label(label_mask, structure)[0]
+    if not singletons:                                   # membrane = one big segment
+        pred_cells = np.where(pred_cells == 0, pred_cells.max() + 1, pred_cells)
+    if not restrict:                                     # membrane pixels of the truth kept
+        true_cells = np.where(true_cells == 0, true_cells.max() + 1, true_cells)
+    return metrics.rand_f_score(pred_cells, true_cells, self_pairs=self_pairs).f_score
+
+
+SLIPS = {
+    "you counted only pairs of two different pixels (skimage's convention); the challenge "
+    "(Fiji) also counts each pixel with itself: add n, the number of true cell pixels, to all "
+    "three sums": dict(self_pairs=False),
+    "the predicted membrane pixels form one segment in your count; each predicted membrane "
+    "pixel on a true cell must be its own segment (a singleton)": dict(singletons=False),
+    "you kept the pixels that are membrane in the ground truth; the score is foreground-"
+    "restricted: drop every pixel where the label is membrane": dict(restrict=False),
+    "you used 8-connected cells; cells are 4-connected (scipy.ndimage.label's default "
+    "structure)": dict(four=False),
+}
+
+
+def check_rand_f_score(rand_f_score) -> CheckResult:
+    """rand_f_score(pred_mask, label_mask) -> the foreground-restricted Rand F-score of the
+    4-connected cells, as unet_course.metrics.rand_f_score(cells(pred), cells(label))."""
+    def reference(pred, label):
+        return _variant_f(pred > 0.5, label > 0)
+
+    def explain(pred, label):
+        def why(expected, actual):
+            base = describe_difference(expected, actual, rtol=1e-6, atol=1e-9)
+            if base is None:
+                return None
+            for hint, slip in SLIPS.items():
+                value = _variant_f(pred > 0.5, label > 0, **slip)
+                if not np.isclose(value, expected, rtol=1e-9) and np.isclose(float(actual), value,
+                                                                            rtol=1e-6, atol=1e-9):
+                    return f"{base}: {hint}"
+            return base
+        return why
+
+    cases = [(n, (p > 0.5), t > 0) for n, p, t in _label_cases(2015)]
+    return _run("rand_f_score", rand_f_score, reference, cases, explain)
