@@ -31,11 +31,17 @@ def _cases(rng: np.random.Generator, count: int) -> list[tuple[int, int, int]]:
     return cases
 
 
+def _whole(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _as_list(actual) -> list | None:
+    """The starts as a list of ints, or None when they are not whole pixel numbers."""
     try:
-        return [int(v) for v in actual]
-    except (TypeError, ValueError):
+        values = list(actual)
+    except TypeError:
         return None
+    return [int(v) for v in values] if all(_whole(v) for v in values) else None
 
 
 def _axis_problem(expected: list[int], actual: list[int], n: int, tile_out: int, step: int) -> str | None:
@@ -66,7 +72,8 @@ def check_axis_starts(student_fn) -> CheckResult:
     def compare(expected, actual):
         got = _as_list(actual)
         if got is None:
-            return f"expected a list of ints such as {expected[:3]}, got {actual!r}"
+            return (f"expected a list of whole pixel numbers (ints) such as {expected[:3]}, got "
+                    f"{str(actual)[:80]} (use // or int(math.ceil(...)) rather than /)")
         return _axis_problem(expected, got, *compare.case)
 
     def reference(n, tile_out, step):
@@ -86,9 +93,13 @@ def check_tile_grid(student_fn) -> CheckResult:
 
     def compare(expected, actual):
         try:
-            got = [tuple(int(v) for v in pair) for pair in actual]
-        except (TypeError, ValueError):
-            return f"expected a list of (top, left) pairs such as {expected[:2]}, got {actual!r}"
+            pairs = [tuple(pair) for pair in actual]
+        except TypeError:
+            pairs = None
+        if pairs is None or any(len(p) != 2 or not all(_whole(v) for v in p) for p in pairs):
+            return (f"expected a list of (top, left) pairs of ints such as {expected[:2]}, got "
+                    f"{str(actual)[:80]}")
+        got = [(int(a), int(b)) for a, b in pairs]
         if got == expected:
             return None
         (h, w), tile, step = compare.case
