@@ -50,7 +50,7 @@ def record(kind, settings, **values):
     print(json.dumps(row))
 
 
-def overhead(threads: int, steps: int = 40):
+def overhead(threads: int, steps: int = 30):
     import torch
     torch.set_num_threads(threads)
     from unet_course.train import make_config, train, train_step
