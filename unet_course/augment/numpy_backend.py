@@ -26,7 +26,7 @@ tools). For the weight map, because Eq. 2's border term is a sharp ridge one or 
 in the gaps between cells: linear interpolation averages the ridge with its lower neighbours, and
 on gap pixels whose border term is above 5 the warped weights come out a median 11% below Eq. 2
 recomputed on the deformed labels (a fifth of them below 70%); nearest-neighbour weights are off
-by a median 0.5% (lesson 06 measures both, and recomputing Eq. 2 after the deformation). Cubic
+by a median of about 1% (lesson 06 measures both, and recomputing Eq. 2 after the deformation). Cubic
 image values are clipped to the input's range, so an image in [0, 1] stays in [0, 1] (cubic
 splines overshoot at sharp edges).
 
