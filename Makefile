@@ -13,12 +13,13 @@ WORKERS ?= 2
 # for PyTorch's CPU wheels on a machine without a GPU.
 PIP_EXTRA ?=
 
-.PHONY: setup lab test test-fast exercises strip bench clean help
+.PHONY: setup lab test test-fast test-browser exercises strip bench clean help
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make test       set up .venv and run all tests (unit tests + every notebook with nbval)"
 	@echo "make test-fast  unit tests only"
+	@echo "make test-browser  every lesson in JupyterLab in headless Chromium (needs chromium)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make strip      remove outputs from all notebooks, then regenerate exercises/"
 	@echo "make bench      run the speed benchmarks in benchmarks/"
@@ -41,6 +42,13 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -q -m "not slow"
+
+# Run All of every lesson in JupyterLab in a real headless Chromium (tests/test_browser.py).
+# Installs Playwright (requirements-browser.txt, not part of `make test`); the browser is the
+# system's Chromium (Debian: apt-get install chromium) or $$CHROMIUM.
+test-browser: setup
+	$(BIN)/python -m pip install -q -r requirements-browser.txt -c constraints.txt
+	UNET_COURSE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q -p no:randomly
 
 exercises: setup
 	$(BIN)/python tools/make_exercises.py
