@@ -12,6 +12,7 @@
   the kernel and handed to the Output widget as its `outputs`, so no front end sends anything
   back, and JupyterLab shows the same view.
 """
+import sys
 import traceback
 
 import ipywidgets as widgets
@@ -33,7 +34,7 @@ def _outputs(captured) -> tuple:
 def live_output(function, controls: dict) -> widgets.Output:
     """Like `ipywidgets.interactive_output`: an Output showing `function(**values)` and updated
     whenever a control changes. The first call runs now, and an error in it is raised here (so a
-    headless run fails); an error after a change is shown in the Output as a traceback."""
+    headless run fails); an error after a change is shown in the Output as a traceback on stderr."""
     if not callable(function):
         raise ValueError(f"function must be callable, got {function!r}")
     bad = {name: c for name, c in controls.items() if not isinstance(c, widgets.ValueWidget)}
@@ -46,10 +47,10 @@ def live_output(function, controls: dict) -> widgets.Output:
             try:
                 function(**{name: c.value for name, c in controls.items()})
                 show_inline_matplotlib_plots()
-            except Exception as error:
+            except Exception:
                 if change is None:
                     raise
-                print("".join(traceback.format_exception_only(type(error), error)).rstrip())
+                traceback.print_exc(file=sys.stderr)
         out.outputs = _outputs(captured)
 
     update()
