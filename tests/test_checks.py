@@ -140,3 +140,18 @@ def test_readme_example_lines_are_what_the_checks_print(capsys):
     passed, failed, todo = capsys.readouterr().out.splitlines()
     assert passed in readme and failed in readme
     assert todo[:70] in readme
+
+
+def test_star_import_gives_the_check_functions_only():
+    """`from unet_course.checks import *` replaced a student's `sizes`, `model`, `weights`,
+    `augment` and `data` with the checks' submodules (issue 12)."""
+    import sys
+    namespace = {"sizes": 1, "model": 2, "weights": 3, "augment": 4, "data": 5}
+    exec("from unet_course.checks import *", namespace)
+    assert [namespace[k] for k in ("sizes", "model", "weights", "augment", "data")] == [1, 2, 3, 4, 5]
+    exported = {k for k in namespace if k != "__builtins__"} - {"sizes", "model", "weights", "augment", "data"}
+    assert exported == set(checks.__all__) and all(k.startswith("check_") for k in exported)
+    every = {n for key, m in sys.modules.items()
+             if key.startswith("unet_course.checks.") and key != "unet_course.checks.core"
+             for n in getattr(m, "__all__", ()) if n.startswith("check_")}
+    assert every <= exported and {"check_output_size", "check_up_step", "check_warp"} <= exported
