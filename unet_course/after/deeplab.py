@@ -7,8 +7,9 @@ Semantic Image Segmentation" (ECCV 2018, arXiv 1802.02611).
 segmentation results especially along object boundaries." (Abstract)
 "Atrous convolution allows us to explicitly control the resolution of features computed by
 deep convolutional neural networks and adjust filter's field-of-view in order to capture
-multi-scale information" (Sec. 3.1). "we define output_stride as the ratio of input image
-spatial resolution to the final output resolution" (Sec. 3.1). The decoder: "The encoder
+multi-scale information" (Sec. 3.1). "we denote output_stride as the ratio of input image
+spatial resolution to the final output resolution (before global pooling or fully-connected
+layer)" (Sec. 3.1). The decoder: "The encoder
 features are first bilinearly upsampled by a factor of 4 and then concatenated with the
 corresponding low-level features [...] We apply another 1x1 convolution on the low-level
 features to reduce the number of channels [...] After the concatenation, we apply a few 3x3
