@@ -3,7 +3,8 @@
 - foreground IoU: |predicted cells AND true cells| / |predicted cells OR true cells|, pixels
   thresholded at p(cell) = 0.5, summed over the validation images;
 - cells separated: the share of true cells matched by one connected component of the
-  prediction at IoU >= 0.5 (two touching cells merged into one component match neither);
+  prediction at IoU >= 0.5 (``unet_course.metrics.match_instances``; two touching cells
+  merged into one component match neither);
 - pixel error: the share of wrongly classified pixels (the ISBI 2012 pixel error at 0.5).
 
 Whole-image prediction mirrors the image (Fig. 2) so that the valid U-Net's output covers it:
@@ -50,26 +51,15 @@ def foreground_iou(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(np.logical_and(pred, truth).sum() / union) if union else 1.0
 
 
-def _match_counts(pred_instances, true_instances) -> tuple[int, int]:
-    """(true cells matched at IoU >= 0.5, true cells): a tiny stand-in for metrics.match_instances."""
-    pred, true = np.asarray(pred_instances).ravel(), np.asarray(true_instances).ravel()
-    n_true = len(np.unique(true[true > 0]))
-    both = (pred > 0) & (true > 0)
-    pairs, inter = np.unique(np.stack([true[both], pred[both]]), axis=1, return_counts=True)
-    if not inter.size:
-        return 0, n_true
-    t_area = dict(zip(*np.unique(true[true > 0], return_counts=True)))
-    p_area = dict(zip(*np.unique(pred[pred > 0], return_counts=True)))
-    iou = inter / (np.array([t_area[t] for t in pairs[0]]) + np.array([p_area[p] for p in pairs[1]]) - inter)
-    # IoU >= 0.5 makes a match unique (two components cannot both cover half a cell's union)
-    return len(np.unique(pairs[0][iou >= 0.5])), n_true
-
-
 def separated_share(pred_mask: np.ndarray, true_instances: np.ndarray) -> tuple[int, int]:
     """(cells separated, cells): connected components (4-connected) of the predicted mask that
     match a true cell at IoU >= 0.5."""
     from skimage.measure import label as connected
-    return _match_counts(connected(np.asarray(pred_mask, bool), connectivity=1), true_instances)
+
+    from ..metrics import match_instances
+    match = match_instances(connected(np.asarray(pred_mask, bool), connectivity=1),
+                            np.asarray(true_instances).astype(np.int64))
+    return match.matched, match.true
 
 
 def evaluate(model, images, targets, instances, device=None) -> dict:
