@@ -70,23 +70,66 @@ def _codes(src: np.ndarray, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray
     return code
 
 
-def _one_pass(src: np.ndarray, order: np.ndarray, offsets: np.ndarray) -> int:
-    """Visit the flat indices ``order`` in turn, flipping simple ones; returns flips."""
+def _one_pass(src: np.ndarray, order: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Visit the flat indices ``order`` in turn, flipping simple ones; returns a flipped mask
+    (aligned with ``order``)."""
     rank = np.full(src.shape, order.size, np.int64)
     rank[order] = np.arange(order.size)
-    pending, flips = order, 0
+    flipped = np.zeros(order.size, bool)
+    pending = np.arange(order.size)  # positions in `order`
     while pending.size:
-        mine = rank[pending]
+        here = order[pending]
         ready = np.ones(pending.size, bool)
         for off in offsets:  # an earlier-ranked neighbour still pending -> wait
-            ready &= rank[pending + off] > mine
-        now = pending[ready]
-        flip = now[SIMPLE_LUT[_codes(src, now, offsets)]]
-        src[flip] ^= 1
-        flips += flip.size
+            ready &= rank[here + off] > pending
+        now = here[ready]
+        simple = SIMPLE_LUT[_codes(src, now, offsets)]
+        src[now[simple]] ^= 1
+        flipped[pending[ready][simple]] = True
         rank[now] = order.size
         pending = pending[~ready]
-    return flips
+    return flipped
+
+
+def _later_passes(src: np.ndarray, order: np.ndarray, flipped: np.ndarray, offsets) -> None:
+    """Passes 2, 3, ... of Fiji's loop, exactly, visiting only pixels that can change: a pixel
+    that was not simple stays so until a neighbour flips. A flip makes the later-ranked
+    neighbours due in this pass and the earlier-ranked ones due in the next; each pass visits
+    its due pixels in rank order (a heap). Stops after a pass without flips, as Fiji."""
+    import heapq
+    rank = np.full(src.shape, -1, np.int64)
+    rank[order[~flipped]] = np.flatnonzero(~flipped)
+    # due in pass 2: remaining pixels next to a pass-1 flip of a later rank
+    done = np.flatnonzero(flipped)
+    due = set()
+    for off in offsets:
+        r = rank[order[done] + off]
+        due.update(r[(r >= 0) & (r < done)].tolist())
+    rank, cells, lut = rank.tolist(), bytearray(src.tobytes()), SIMPLE_LUT.tolist()
+    order, offsets = order.tolist(), [int(o) for o in offsets]
+    while due:
+        heap, queued, next_due, any_flip = sorted(due), set(due), set(), False
+        while heap:
+            r = heapq.heappop(heap)
+            i = order[r]
+            code = 0
+            for bit, off in enumerate(offsets):
+                code |= cells[i + off] << bit
+            if not lut[code]:
+                continue
+            cells[i] ^= 1
+            rank[i], any_flip = -1, True
+            for off in offsets:
+                q = rank[i + off]
+                if q > r and q not in queued:
+                    queued.add(q)
+                    heapq.heappush(heap, q)
+                elif 0 <= q < r:
+                    next_due.add(q)
+        if not any_flip:
+            break
+        due = next_due
+    src[:] = np.frombuffer(bytes(cells), np.uint8)
 
 
 def warp_label(pred, label, threshold: float = 0.5) -> Warp:
@@ -99,27 +142,25 @@ def warp_label(pred, label, threshold: float = 0.5) -> Warp:
     tgt = np.pad(p > th, 1).astype(np.uint8).ravel()
     z = np.pad(np.abs(p.astype(np.float64) - th).astype(np.float32), 1).ravel()
     offsets = np.array([dy * (w + 2) + dx for dy, dx in _NEIGHBOURS])
-    before = -1
-    while True:
-        mism = np.flatnonzero(src != tgt)
-        if mism.size == 0 or mism.size == before:
-            break
-        before = mism.size
-        y, x = np.divmod(mism, w + 2)
-        order = mism[np.lexsort((y, x, -z[mism]))]  # decreasing |p - th|, then x, then y
-        if _one_pass(src, order, offsets) == 0:
-            break
+    mism = np.flatnonzero(src != tgt)
+    y, x = np.divmod(mism, w + 2)
+    order = mism[np.lexsort((y, x, -z[mism]))]  # decreasing |p - th|, then x, then y
+    if order.size:
+        flipped = _one_pass(src, order, offsets)  # pass 1: everything, vectorised
+        if flipped.any():
+            _later_passes(src, order, flipped, offsets)
     warped = src.reshape(h + 2, w + 2)[1:-1, 1:-1].astype(bool)
     target = p > th
     return Warp(warped, target, np.argwhere(warped != target))
 
 
-def _window_splits(warped: np.ndarray, y: int, x: int, radius: int) -> bool:
+def _window_splits(warped: np.ndarray, padded: np.ndarray, y: int, x: int, radius: int) -> bool:
     """Fiji's test for a cell pixel between membrane and one cell: remove it and count the
-    4-components around it in a (2r+1)^2 window (outside the image = membrane)."""
+    4-components around it in a (2r+1)^2 window (outside the image = membrane); ``padded`` is
+    ``warped`` padded by ``radius``."""
     h, w = warped.shape
     if 1 <= radius <= min(h, w):
-        win = np.pad(warped, radius)[y:y + 2 * radius + 1, x:x + 2 * radius + 1].copy()
+        win = padded[y:y + 2 * radius + 1, x:x + 2 * radius + 1].copy()
         cy = cx = radius
     else:
         win, cy, cx = warped.copy(), y, x
@@ -147,8 +188,9 @@ def classify_mismatches(warped, mismatches, radius: int = 20) -> np.ndarray:
     kind[one & ~only_membrane] = np.where(centre, HOLE_ADD, HOLE_DEL)[one & ~only_membrane]
     two = distinct == 2
     kind[two & ~centre] = HOLE_ADD
+    padded = np.pad(warped, max(radius, 0))
     for i in np.flatnonzero(two & centre):
-        kind[i] = SPLIT if _window_splits(warped, ys[i], xs[i], radius) else HOLE_DEL
+        kind[i] = SPLIT if _window_splits(warped, padded, ys[i], xs[i], radius) else HOLE_DEL
     return kind
 
 
