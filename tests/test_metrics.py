@@ -290,3 +290,23 @@ def test_stack_scores_use_one_threshold_for_all_slices():
     assert per_slice[0]["rand_error"] == pytest.approx(rand_error(weak_gap, label))
     assert stack["warping_error"] == 0 and stack["warping_threshold"] == 0.5
     assert stack["pixel_error"] == pytest.approx(pixel_error(weak_gap, label) / 2)
+
+
+def test_the_random_cases_need_later_passes(monkeypatch):
+    """The cases above exercise passes 2, 3, ... (flips that only become simple later)."""
+    import unet_course.metrics.warping as warping
+    later, original = [], warping._later_passes
+
+    def recording(src, *args):
+        before = src.copy()
+        original(src, *args)
+        later.append(int((before != src).sum()))
+    monkeypatch.setattr(warping, "_later_passes", recording)
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        label = blobs(rng, (30, 34), sigma=2.5)
+        pred = np.clip(ndi.gaussian_filter(label.astype(float), 1.5) + 0.35 * ndi.gaussian_filter(
+            rng.normal(size=label.shape), 1.0), 0, 1).astype(np.float32)
+        for th in (0.0, 0.5, 0.8999999999999999):
+            warp_label(pred, label, th)
+    assert sum(later) > 0
