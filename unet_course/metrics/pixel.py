@@ -22,9 +22,9 @@ def _check_threshold(threshold: float) -> float:
 def pixel_error(pred, label, threshold: float = 0.5) -> float:
     """Fraction of pixels whose class differs: ``mean((pred > threshold) != (label > 0))``.
 
-    The ISBI leaderboard computed its "pixel error" with Fiji's PixelError class; here it is
-    the plain misclassification rate at one threshold, which is what the word means in the
-    paper's Table 1 discussion.
+    The challenge computed its pixel error with Fiji (trainableSegmentation.metrics.PixelError);
+    this is the plain misclassification rate at one threshold and may differ from the
+    leaderboard's number in detail (the course has not re-implemented PixelError).
     """
     p, t = pair(pred, label)
     return float(np.mean((p > _check_threshold(threshold)) != t))
