@@ -90,8 +90,11 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"error: interrupted; resume with the same options and --resume", file=sys.stderr)
+        print("error: interrupted; resume with the same options and --resume", file=sys.stderr)
         return 130
+    finally:
+        from .distributed import cleanup
+        cleanup()  # leave the torchrun process group (no-op in one process)
     if run.out is not None and (getattr(run, "model", None) is not None):
         m = run.metrics
         print(f"done: {run.steps} steps, {run.seconds / 60:.1f} min; validation: foreground IoU "
