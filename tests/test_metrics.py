@@ -310,3 +310,12 @@ def test_the_random_cases_need_later_passes(monkeypatch):
         for th in (0.0, 0.5, 0.8999999999999999):
             warp_label(pred, label, th)
     assert sum(later) > 0
+
+
+def test_a_speck_inside_a_matched_cell_is_not_a_split():
+    truth = ndi.label(two_cells())[0]
+    pred = truth.copy()
+    pred[1:4, 1:3] = 0
+    pred[2, 1] = 5                          # a one-pixel predicted cell inside true cell 1
+    m = match_instances(pred, truth)
+    assert m.split == 0 and m.matched == 2

@@ -3,7 +3,8 @@
 At IoU > 0.5 a true cell can match at most one predicted cell and vice versa, so the
 matching is unique without any assignment solver. Merges and splits are counted from the
 overlaps: a predicted cell that covers most of two or more true cells merged them; a true cell
-of which two or more predicted cells lie mostly inside was split.
+of which two or more predicted cells lie mostly inside, and that no predicted cell matches,
+was split.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class InstanceMatch(NamedTuple):
     predicted: int
     true: int
     merged: int            # true cells that lie (> half) inside a predicted cell holding another
-    split: int             # true cells with >= 2 predicted cells mostly inside them
+    split: int             # unmatched true cells with >= 2 predicted cells mostly inside them
 
 
 def _instances(a, name):
@@ -65,6 +66,7 @@ def match_instances(pred_instances, true_instances, iou_threshold: float = 0.5) 
     mostly_in_pred = overlap > 0.5 * t_size[:, None]       # true cell mostly inside pred cell
     merged = int(mostly_in_pred[:, mostly_in_pred.sum(0) >= 2].any(1).sum()) if overlap.size else 0
     mostly_in_true = overlap > 0.5 * p_size[None, :]       # pred cell mostly inside true cell
-    split = int((mostly_in_true.sum(1) >= 2).sum()) if overlap.size else 0
+    # a true cell matched by one predicted cell is not split by a speck inside it
+    split = int(((mostly_in_true.sum(1) >= 2) & ~good.any(1)).sum()) if overlap.size else 0
     return InstanceMatch(float(precision), float(recall), float(f1), mean_iou, matched, n_p,
                          n_t, merged, split)
