@@ -291,3 +291,14 @@ def test_command_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--help"])
     assert stop.value.code == 0 and "--split-borders" in capsys.readouterr().out
+
+
+def test_a_grid_moved_by_a_multiple_of_16_stays_exact(model):
+    image = np.random.default_rng(11).random((90, 100), dtype=np.float32)
+    ref = predict_tiled(model, image, 236)
+    moved = predict_tiled(model, image, 236, shift=16)
+    np.testing.assert_allclose(moved, ref, atol=1e-5)
+    assert plan_tiles(model, image.shape, 236, shift=16).starts[0] == (-16, -16)
+    assert np.abs(predict_tiled(model, image, 236, shift=5, exact=False) - ref).max() > 1e-3
+    with pytest.raises(ValueError, match="shift 5 is not a multiple"):
+        predict_tiled(model, image, 236, shift=5)

@@ -161,12 +161,15 @@ def default_tile_size(model, image_shape) -> tuple[int, int]:
     return (_cheapest_tile(model, h, margin, largest), _cheapest_tile(model, w, margin, largest))
 
 
-def plan_tiles(model, image_shape, tile_size=None, step=None, exact: bool = True) -> TilePlan:
+def plan_tiles(model, image_shape, tile_size=None, step=None, exact: bool = True,
+               shift: int = 0) -> TilePlan:
     """Tile sizes, step and tile starts for an image of `image_shape` (H, W).
 
     ``tile_size``: input tile side (or (h, w)), e.g. 572 for the paper's net; None picks
     ``default_tile_size``. ``step``: None = the largest multiple of 2**depth not above the
-    output tile (exact); another value must be a multiple of 2**depth unless exact=False."""
+    output tile (exact); another value must be a multiple of 2**depth unless exact=False.
+    ``shift``: move the whole grid up and left by that many pixels (tiles start at k step - shift;
+    lesson 08's widget); exact only for multiples of 2**depth."""
     shape = _pair(image_shape, "image_shape")
     margin, g = context_margin(model), _grid(model)
     tile_in = default_tile_size(model, shape) if tile_size is None else _pair(tile_size, "tile_size")
@@ -180,7 +183,13 @@ def plan_tiles(model, image_shape, tile_size=None, step=None, exact: bool = True
                          f"the max-pooling grid and the result would differ from one pass over "
                          f"the whole image (seams). Use a multiple of {g} (e.g. "
                          f"{', '.join(map(str, near))}) or pass exact=False")
-    return TilePlan(tile_in, tile_out, step, margin, tile_grid(shape, tile_out, step))
+    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)) or shift < 0:
+        raise ValueError(f"shift must be a whole number of pixels >= 0, got {shift!r}")
+    if exact and shift % g:
+        raise ValueError(f"shift {shift} is not a multiple of 2**depth = {g}: the tiles would fall "
+                         f"off the max-pooling grid; use a multiple of {g} or pass exact=False")
+    starts = tile_grid((shape[0] + shift, shape[1] + shift), tile_out, step)
+    return TilePlan(tile_in, tile_out, step, margin, [(t - shift, l - shift) for t, l in starts])
 
 
 def _as_input(model, image) -> np.ndarray:
@@ -195,13 +204,15 @@ def _as_input(model, image) -> np.ndarray:
     return np.ascontiguousarray(as_float_image(image, "image"))
 
 
-def _zero_window(array, top, left, height, width):
-    """A window with zeros where it leaves the array (the naive tiling's context)."""
-    window = np.zeros(array.shape[:-2] + (height, width), array.dtype)
-    h, w = array.shape[-2:]
-    r0, c0, r1, c1 = max(top, 0), max(left, 0), min(top + height, h), min(left + width, w)
-    window[..., r0 - top:r1 - top, c0 - left:c1 - left] = array[..., r0:r1, c0:c1]
-    return window
+def _zero_context(margin: int, tile_out: tuple[int, int]):
+    """A window cutter for the naive tiling: the output block's own pixels, zeros around them
+    (no neighbours' pixels, no mirror)."""
+    def cut(array, top, left, height, width):
+        window = np.zeros(array.shape[:-2] + (height, width), array.dtype)
+        block = array[..., top + margin:top + margin + tile_out[0], left + margin:left + margin + tile_out[1]]
+        window[..., margin:margin + block.shape[-2], margin:margin + block.shape[-1]] = block
+        return window
+    return cut
 
 
 def _run_plan(model, x, plan, batch_size, softmax, device, bar, cut=mirrored_window):
@@ -218,8 +229,8 @@ def _run_plan(model, x, plan, batch_size, softmax, device, bar, cut=mirrored_win
         y = y[..., crop_h:crop_h + oh, crop_w:crop_w + ow]
         y = (torch.softmax(y.float(), dim=1) if softmax else y.float()).cpu().numpy()
         for (top, left), tile in zip(batch, y):
-            th, tw = min(oh, h - top), min(ow, w - left)
-            out[:, top:top + th, left:left + tw] = tile[:, :th, :tw]
+            r0, c0, r1, c1 = max(top, 0), max(left, 0), min(top + oh, h), min(left + ow, w)
+            out[:, r0:r1, c0:c1] = tile[:, r0 - top:r1 - top, c0 - left:c1 - left]
         if bar is not None:
             bar.update(len(batch))
     return out
@@ -248,7 +259,7 @@ def _inverse_t(y, k, flip):
 
 def predict_tiled(model, image, tile_size=None, batch_size: int = 4, tta=False,
                   output: str = "probabilities", progress=None, device=None, step=None,
-                  exact: bool = True, _cut=mirrored_window) -> np.ndarray:
+                  exact: bool = True, shift: int = 0, _cut=mirrored_window) -> np.ndarray:
     """Predict an image of any size by overlapping, mirror-extended tiles (Sec. 2, Fig. 2).
 
     image: (H, W) or (C, H, W) in [0, 1]; tile_size: input tile side or (h, w) (None: see
@@ -256,7 +267,7 @@ def predict_tiled(model, image, tile_size=None, batch_size: int = 4, tta=False,
     True/"d4" (8 flips and rotations) or "flips" (4); output: "probabilities" (soft-max over
     classes, the default) or "logits"; progress: None (a tqdm bar when there are more than 16
     tiles), True or False; device: where the model runs (None: where its weights are; a device
-    moves the model there); step, exact: see ``plan_tiles``.
+    moves the model there); step, exact, shift: see ``plan_tiles``.
 
     Returns a float32 array (num_classes, H, W), exactly the image's size; with exact steps it
     equals one forward pass over the whole mirror-padded image (``predict_whole``) to < 1e-5.
@@ -270,7 +281,7 @@ def predict_tiled(model, image, tile_size=None, batch_size: int = 4, tta=False,
         model.to(device)
     device = next(model.parameters()).device
     shapes = [x.shape[-2:] if k % 2 == 0 else x.shape[-2:][::-1] for k, _ in transforms]
-    plans = {s: plan_tiles(model, s, tile_size, step, exact) for s in set(shapes)}
+    plans = {s: plan_tiles(model, s, tile_size, step, exact, shift) for s in set(shapes)}
     total = sum(len(plans[s].starts) for s in shapes)
     bar = None
     if progress or (progress is None and total > 16):
@@ -316,4 +327,4 @@ def predict_naive(model, image, tile_size, batch_size: int = 4, output: str = "p
     margin = context_margin(model)
     out = tuple(_check_tile(model, n, margin) for n in _pair(tile_size, "tile_size"))
     return predict_tiled(model, image, tile_size, batch_size, output=output, device=device,
-                         step=out, exact=False, progress=False, _cut=_zero_window)
+                         step=out, exact=False, progress=False, _cut=_zero_context(margin, out))
