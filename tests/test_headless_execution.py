@@ -42,6 +42,10 @@ LATE_S = 2.0              # a reply this much later than the kernel sent it is a
 PENDING = {
     "06_elastic_deformation.ipynb": "builds its widget with ipywidgets.interactive_output (switch to "
                                     "unet_course.widgets.interact_live, issue 16)",
+    "07_training.ipynb": "builds its widget with ipywidgets.interactive_output (switch to "
+                         "unet_course.widgets.interact_live, issue 16)",
+    "08_overlap_tile.ipynb": "builds its widget with ipywidgets.interactive_output (switch to "
+                             "unet_course.widgets.interact_live, issue 16)",
     "09_evaluation.ipynb": "builds its widget with ipywidgets.interact (switch to "
                            "unet_course.widgets.interact_live, issue 16)",
 }
