@@ -39,16 +39,7 @@ CELL_TIMEOUT_S = 120      # a stalled cell waits this long, then the run reports
 LATE_S = 2.0              # a reply this much later than the kernel sent it is a stall
 # Lessons that still capture widget output in the front end; each fails this test, so it is
 # marked as an expected failure with the reason, until its owner switches to interact_live.
-PENDING = {
-    "06_elastic_deformation.ipynb": "builds its widget with ipywidgets.interactive_output (switch to "
-                                    "unet_course.widgets.interact_live, issue 16)",
-    "07_training.ipynb": "builds its widget with ipywidgets.interactive_output (switch to "
-                         "unet_course.widgets.interact_live, issue 16)",
-    "08_overlap_tile.ipynb": "builds its widget with ipywidgets.interactive_output (switch to "
-                             "unet_course.widgets.interact_live, issue 16)",
-    "09_evaluation.ipynb": "builds its widget with ipywidgets.interact (switch to "
-                           "unet_course.widgets.interact_live, issue 16)",
-}
+PENDING: dict = {}
 
 
 def execute_once(notebook: Path, workdir: Path, monkeypatch) -> tuple:
