@@ -112,12 +112,20 @@ class Lab:
         return json.loads(body) if body else None
 
     def kernels_idle(self) -> bool:
-        kernels = self.api("kernels")
+        try:
+            kernels = self.api("kernels")
+        except OSError:          # e.g. a 500 while a kernel is still starting (jupyter_server race)
+            return False
         return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
 
     def shutdown_kernels(self):
-        for kernel in self.api("kernels"):
-            self.api(f"kernels/{kernel['id']}", method="DELETE")
+        for _ in range(20):
+            try:
+                for kernel in self.api("kernels"):
+                    self.api(f"kernels/{kernel['id']}", method="DELETE")
+                return
+            except OSError:
+                time.sleep(1)
 
     def stop(self):
         if self.process.poll() is None:
@@ -166,10 +174,9 @@ def expected_widgets(notebook: Path) -> int:
     return sum(1 for c in cells if c["cell_type"] == "code" and WIDGET_CALL.search("".join(c["source"])))
 
 
-def run_all(lab: Lab, browser, notebook: Path) -> tuple:
-    """Open a copy of `notebook` in JupyterLab, Run All, wait until idle; return (page, problems)."""
+def run_all(lab: Lab, page, notebook: Path) -> list:
+    """Open a copy of `notebook` in JupyterLab, Run All, wait until idle; return the problems."""
     shutil.copy(notebook, lab.root / notebook.name)
-    page = browser.new_page()
     page.set_default_timeout(60_000)
     # a workspace of its own: JupyterLab must not reopen the lessons opened before
     page.goto(lab.url(f"lab/workspaces/{notebook.stem}-{secrets.token_hex(4)}/tree/{notebook.name}"
@@ -178,7 +185,7 @@ def run_all(lab: Lab, browser, notebook: Path) -> tuple:
     deadline = time.monotonic() + 120
     while not lab.kernels_idle():                       # kernel started and ready
         if time.monotonic() > deadline:
-            return page, ["the kernel did not start"]
+            return ["the kernel did not start"]
         time.sleep(0.5)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
@@ -195,14 +202,14 @@ def run_all(lab: Lab, browser, notebook: Path) -> tuple:
             break
         if time.monotonic() > deadline:
             page.screenshot(path=str(SCREENSHOTS / f"{notebook.stem}-unfinished.png"))
-            return page, [f"Run All did not finish in {LESSON_TIMEOUT_S} s ({len(done)}/{code_cells} cells ran)"]
+            return [f"Run All did not finish in {LESSON_TIMEOUT_S} s ({len(done)}/{code_cells} cells ran)"]
         if os.environ.get("BROWSER_TEST_VERBOSE"):
             print(f"{notebook.name}: {len(done)}/{code_cells} cells, kernels {lab.api('kernels')}", flush=True)
         time.sleep(1)
     problems = errors_on(page)
     if len(done) < code_cells:
         problems.append(f"Run All stopped: {len(done)} of {code_cells} code cells ran")
-    return page, problems
+    return problems
 
 
 def errors_on(page) -> list:
@@ -248,8 +255,9 @@ def move_one_control(view) -> str:
 
 def check_lesson(lab: Lab, browser, notebook: Path, shots: Path, change_timeout=CHANGE_TIMEOUT_S) -> list:
     """Run one notebook in the browser; return the problems found (empty: all good)."""
-    page, problems = run_all(lab, browser, notebook)
+    page = browser.new_page()
     try:
+        problems = run_all(lab, page, notebook)
         # a widget view: a cell output holding controls (interact_live, interact, or a hand-made VBox)
         views = page.locator(".jp-NotebookPanel .jp-OutputArea-output").filter(has=page.locator(CONTROLS))
         expected = expected_widgets(notebook)
