@@ -5,9 +5,9 @@
 
 Like for like: the SAME coarse displacement (2, 3, 3), drawn with sigma 10 px, moves a
 512x512 float32 image (cubic, order 3), an int64 label image (nearest, order 0) and a
-float32 weight map (linear, order 1), mirrored borders; numpy arrays in, numpy arrays out.
+float32 weight map (nearest, order 0, as labels: lesson 06 measures why), mirrored borders; numpy arrays in, numpy arrays out.
 
-- reference: ``elasticdeform.deform_grid([image, label, weight], coarse, order=[3, 0, 1],
+- reference: ``elasticdeform.deform_grid([image, label, weight], coarse, order=[3, 0, 0],
   mode="mirror")`` (C code, one thread);
 - ours, torch back end: ``Augment(..., backend="torch").apply`` on one CPU thread (the same
   thread count as elasticdeform), then on all threads;
@@ -66,7 +66,7 @@ def main(argv=None) -> dict:
     params = AugmentParams(coarse=coarse)  # elastic deformation only
     threads = torch.get_num_threads()
     print(f"{args.size}x{args.size} image float32 (order 3) + label int64 (order 0) + weight "
-          f"float32 (order 1), {args.grid}x{args.grid} grid, sigma {args.sigma:g} px, mirror; "
+          f"float32 (order 0), {args.grid}x{args.grid} grid, sigma {args.sigma:g} px, mirror; "
           f"min of {args.repeat} runs; torch {torch.__version__}, {threads} CPU threads")
 
     result = {}
@@ -78,7 +78,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)
     if elasticdeform is not None:
         t_ref, ref = best_time(lambda: elasticdeform.deform_grid(
-            [image, label, weight], coarse, order=[3, 0, 1], mode="mirror"), args.repeat)
+            [image, label, weight], coarse, order=[3, 0, 0], mode="mirror"), args.repeat)
         result["elasticdeform"] = t_ref
         print(f"elasticdeform {elasticdeform.__version__ if hasattr(elasticdeform, '__version__') else ''}"
               f" (C, 1 thread):        {t_ref * 1e3:8.1f} ms")
