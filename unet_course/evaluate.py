@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli import Parser
+
 __all__ = ["COLUMNS", "evaluate_pairs", "find_pairs", "main"]
 
 COLUMNS = ("image", "pixel_error", "rand_error", "warping_error", "foreground_iou",
@@ -31,14 +33,8 @@ COLUMNS = ("image", "pixel_error", "rand_error", "warping_error", "foreground_io
            "warping_threshold", "classic_warping_error")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage block
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m unet_course.evaluate",
+    p = Parser(prog="python -m unet_course.evaluate",
                 description="Score cell probability maps against labels with the ISBI 2012 "
                             "challenge's pixel, Rand and warping errors, plus IoU and cell "
                             "matching (precision, recall, F1, merged and split cells).")

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli import Parser
+
 __all__ = ["instances", "overlay", "predict_file", "main"]
 
 
@@ -94,12 +96,6 @@ def predict_file(model, path: Path, out_dir: Path, args) -> list[Path]:
     return written
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage block
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def _probability(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -115,7 +111,7 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m unet_course.predict",
+    p = Parser(prog="python -m unet_course.predict",
                 description="Overlap-tile prediction (U-Net paper, Sec. 2, Fig. 2) of every "
                             "PNG/TIFF image in INPUT with a model saved by unet_course; writes "
                             "NAME_prob.png (p(cell), 16-bit), NAME_labels.png (instances) and "

@@ -8,27 +8,11 @@ coarse 3 by 3 grid. The displacements are sampled from a Gaussian distribution w
 pixels standard deviation. Per-pixel displacements are then computed using bicubic
 interpolation."
 
-How this module does it, in three small steps:
-
-1. ``random_coarse``: a (2, g, g) array of displacements (rows, then columns), N(0, sigma).
-2. ``dense_field``: a (2, H, W) per-pixel displacement. The g control points sit evenly from
-   the first pixel to the last (``np.linspace(0, n - 1, g)``), and the field between them is
-   a cubic spline that *passes through* the control values (scipy's order-3 spline with
-   prefilter, mirror boundary). The paper says "bicubic"; a cubic spline is the smooth
-   (twice differentiable) member of that family. It is exactly the field that the
-   ``elasticdeform`` package computes from the same coarse grid.
-3. ``warp``: output pixel x takes the input at x + field(x) (``scipy.ndimage.map_coordinates``).
-   Outside the image the input is mirrored about the edge pixel (scipy ``mode="mirror"``,
-   numpy ``np.pad(mode="reflect")``: ``d c b | a b c d | c b a``), as the paper's
-   overlap-tile strategy mirrors the border.
-
-ONE field moves the image, its label and its weight map together, each interpolated the way
-its values need: the image with cubic splines (order 3), labels, instance ids and the weight
-map with the nearest neighbour (order 0): no new label values appear (cubic interpolation of
-a label image invents labels between 1 and 3 that are 2, a known bug in other tools), and
-Eq. 2's thin ridges of high weight between cells keep their height (linear interpolation
-lowers them by a median 11%, lesson 06). Cubic image values are clipped to the input's range,
-so an image in [0, 1] stays in [0, 1] (cubic splines overshoot at sharp edges).
+The recipe in three small steps (read ``numpy_backend`` for each): ``random_coarse`` draws the
+(2, 3, 3) control displacements, ``dense_field`` interpolates them into a per-pixel field with a
+cubic spline (the field ``elasticdeform`` computes), and ``warp`` moves an array by it with
+mirrored borders. ONE field moves image (cubic), label and weight map (both nearest neighbour,
+so no label is invented and Eq. 2's thin ridges keep their height).
 
 ``Augment`` composes elastic deformation, shift, rotation (any angle), the eight exact
 flips/90-degree rotations of a square tile and grey-value changes (image only) into the

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..cli import Parser
 from .config import PRESETS, make_config
 from .loop import TrainingDiverged, train
 
@@ -27,14 +28,8 @@ def _on_off(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage block
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m unet_course.train",
+    p = Parser(prog="python -m unet_course.train",
                 description="Train a U-Net as the paper did (weighted cross-entropy, SGD momentum "
                             "0.99, elastic deformation) on synthetic cells, ISBI 2012 or your "
                             "own images. Writes DIR/model.pt, checkpoint.pt, metrics.csv, config.json.")
