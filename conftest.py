@@ -19,7 +19,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 # One course_model() cache per test run (unet_course.train.course), made by the controller and
 # inherited by every xdist worker and kernel, so lessons 08-10 share ONE model trained once.
-if "PYTEST_XDIST_WORKER" not in os.environ:
+# A cache named by the caller is kept (.ci/run names one for `make test` AND `make test-browser`).
+if "PYTEST_XDIST_WORKER" not in os.environ and not os.environ.get("UNET_COURSE_CACHE"):
     import atexit
     import shutil
     import tempfile
