@@ -79,7 +79,7 @@ def _pick(a, t):
     (lambda x, t, w: -(w * _pick(F.log_softmax(x, 0), t)).mean(), "batch axis"),
     (lambda x, t, w: -(w * _pick(F.log_softmax(x, 1), 1 - t)).mean(), "WRONG class"),
     (lambda x, t, w: w * _nll(x, t), "one value per pixel"),
-    (lambda x, t, w: float(energy(x, t, w)), "keep the computation in torch"),
+    (lambda x, t, w: energy(x, t, w).detach().item(), "keep the computation in torch"),
     (lambda x, t, w: energy(x, t, w).detach(), "carries no gradient"),
 ])
 def test_energy_mistakes_are_named(wrong, words, capsys):
