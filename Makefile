@@ -13,10 +13,11 @@ WORKERS ?= 2
 # for PyTorch's CPU wheels on a machine without a GPU.
 PIP_EXTRA ?=
 
-.PHONY: setup lab test test-fast test-browser exercises strip bench clean help
+.PHONY: setup lab train test test-fast test-browser exercises strip bench clean help
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
+	@echo "make train      set up .venv and run the headless main job: train on synthetic cells (3 min)"
 	@echo "make test       set up .venv and run all tests (unit tests + every notebook with nbval)"
 	@echo "make test-fast  unit tests only"
 	@echo "make test-browser  every lesson in JupyterLab in headless Chromium (needs chromium)"
@@ -32,6 +33,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	touch $@
 
 setup: $(STAMP)
+
+train: setup
+	$(BIN)/python -m unet_course.train --out runs/unet $(TRAIN_ARGS)
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) notebooks/00_the_task_and_the_data.ipynb
