@@ -77,3 +77,10 @@ def test_mirrored_window_inside_is_a_copy_and_outside_is_mirrored():
     assert np.array_equal(inside, image[1:4, 1:5]) and not np.shares_memory(inside, image)
     padded = np.pad(image, 4, mode="reflect")
     assert np.array_equal(mirrored_window(image, -4, -2, 9, 7), padded[0:9, 2:9])
+
+
+def test_a_broken_tiff_is_one_clear_reason(tmp_path, caplog):
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
+    with pytest.raises(ValueError, match="broken.tif: cannot read the image"):
+        read_image(tmp_path / "broken.tif")
+    assert not [r for r in caplog.records if r.name == "tifffile"]  # no extra log line

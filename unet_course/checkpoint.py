@@ -60,9 +60,10 @@ def read_checkpoint(path: str | os.PathLike, formats: tuple[str, ...]) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated zip, not a torch file, pickled foreign objects
-        raise ValueError(f"{path}: not a readable unet_course checkpoint (truncated or not "
-                         f"written by torch.save of this course; {type(error).__name__}: "
-                         f"{str(error).splitlines()[0][:200] if str(error) else ''})") from None
+        first = str(error).split(". ")[0].splitlines()[0][:120] if str(error) else ""
+        raise ValueError(f"{path}: not a readable unet_course checkpoint (truncated, or not "
+                         f"written by this course's save_model; {type(error).__name__}: "
+                         f"{first})") from None
     tag = data.get("format") if isinstance(data, dict) else None
     if tag not in formats:
         raise ValueError(f"{path}: not a unet_course checkpoint (format {tag!r}, expected "

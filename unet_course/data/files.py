@@ -36,8 +36,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                          f"expected one of {', '.join(IMAGE_SUFFIXES)})")
     try:
         if _is_tiff(path):
+            import logging
             import tifffile
-            array = tifffile.imread(path)
+            quiet = logging.getLogger("tifffile")  # it logs, then fails, on broken files
+            level, quiet.level = quiet.level, logging.CRITICAL
+            try:
+                array = tifffile.imread(path)
+            finally:
+                quiet.setLevel(level)
         else:
             from PIL import Image
             with Image.open(path) as image:
@@ -45,6 +51,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                 array = np.asarray(image)
     except Exception as error:  # truncated, wrong format, ...: one clear reason
         raise ValueError(f"{path}: cannot read the image ({type(error).__name__}: {error})") from None
+    if array.size == 0:
+        raise ValueError(f"{path}: cannot read the image (no pixel data: truncated or not an image)")
     if array.ndim not in (2, 3) or min(array.shape[:2]) < 1:
         raise ValueError(f"{path}: expected a 2-D image (H, W) or (H, W, channels), "
                          f"got shape {array.shape}")
