@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["predict_image", "foreground_iou", "separated_share", "evaluate"]
+__all__ = ["predict_image", "separated_share", "evaluate"]
 
 
 def _sizes(model, n: int) -> tuple[int, int]:
@@ -42,13 +42,6 @@ def predict_image(model, image: np.ndarray, device=None) -> np.ndarray:
     x = torch.from_numpy(np.ascontiguousarray(window))[None, None].to(device)
     probs = torch.softmax(model(x).float(), dim=1)[0, 1]
     return probs[:image.shape[0], :image.shape[1]].cpu().numpy()
-
-
-def foreground_iou(pred: np.ndarray, truth: np.ndarray) -> float:
-    """IoU of the foreground (bool or 0/1 arrays); 1.0 when both are empty."""
-    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
-    union = np.logical_or(pred, truth).sum()
-    return float(np.logical_and(pred, truth).sum() / union) if union else 1.0
 
 
 def separated_share(pred_mask: np.ndarray, true_instances: np.ndarray) -> tuple[int, int]:
