@@ -252,6 +252,16 @@ def test_paper_tables_hold_the_u_net_rows_with_sources():
     assert CELL_TRACKING_TABLE[0]["PhC-U373"] == 0.9203 and CELL_TRACKING_TABLE[0]["DIC-HeLa"] == 0.7756
 
 
+def test_table_1_is_ranked_by_warping_error_as_the_challenge_did():
+    ranked = [r for r in ISBI2012_TABLE if r["rank"] is not None]
+    assert [r["rank"] for r in ranked] == [1, 2, 3, 4, 10]
+    warping = [r["warping_error"] for r in ranked]
+    assert warping == sorted(warping)
+    # u-net wins on warping error, not on Rand or pixel error (DIVE-SCI, DIVE, IDSIA-SCI do)
+    assert min(ranked, key=lambda r: r["rand_error"])["group"] == "IDSIA-SCI"
+    assert min(ranked, key=lambda r: r["pixel_error"])["group"] == "DIVE"
+
+
 # --- errors -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("metric", [pixel_error, foreground_iou, rand_error, warping_error])
