@@ -82,10 +82,11 @@ def test_truncated_foreign_and_missing_model_files(tmp_path):
         load_model(tmp_path / "none.pt")
 
 
-def test_resume_is_bitwise_identical_on_cpu(tmp_path):
-    whole = train(make_config("cpu", steps=6, **TINY), out=tmp_path / "a", progress=False)
-    train(make_config("cpu", steps=3, **TINY), out=tmp_path / "b", progress=False)
-    resumed = train(make_config("cpu", steps=6, **TINY), out=tmp_path / "b", resume=True,
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_is_bitwise_identical_on_cpu(tmp_path, ema):
+    whole = train(make_config("cpu", steps=6, ema=ema, **TINY), out=tmp_path / "a", progress=False)
+    train(make_config("cpu", steps=3, ema=ema, **TINY), out=tmp_path / "b", progress=False)
+    resumed = train(make_config("cpu", steps=6, ema=ema, **TINY), out=tmp_path / "b", resume=True,
                     progress=False)
     assert losses(resumed) == losses(whole)[3:]  # bitwise: == on floats
     for p, q in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
@@ -94,6 +95,19 @@ def test_resume_is_bitwise_identical_on_cpu(tmp_path):
     assert rows[0].startswith("step,loss,lr,val_iou") and len(rows) == 7
     assert load_model(tmp_path / "b" / "model.pt").config["steps_done"] == 6
     assert load_model(tmp_path / "b" / "checkpoint.pt").config["seed"] == 0  # a training file loads too
+
+
+def test_the_weight_average_is_what_is_validated_and_saved(tmp_path):
+    run = train(make_config("cpu", steps=3, ema=0.5, **TINY), out=tmp_path, progress=False)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    raw, average = saved["model"]["state_dict"], saved["ema"]
+    assert int(average["n_averaged"]) == 3
+    model_pt = load_model(tmp_path / "model.pt").state_dict()
+    for k, v in model_pt.items():
+        assert torch.equal(v, average["module." + k]) and torch.equal(v, run.model.state_dict()[k])
+    assert any(not torch.equal(model_pt[k], raw[k]) for k in raw)  # not the last step's weights
+    with pytest.raises(ValueError, match="ema must be a decay"):
+        make_config("cpu", ema=1.0)
 
 
 def test_resume_refuses_another_configuration_or_a_truncated_checkpoint(tmp_path):

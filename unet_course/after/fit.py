@@ -2,11 +2,11 @@
 
 ``unet_course.train`` trains the U-Net of Fig. 1 (it builds the model itself). The networks of
 lesson 10 (U-Net++, DeepLabV3+) use padded convs (output size = input size) and U-Net++ adds
-deep supervision, so this module is a short second loop that REUSES the course's pieces:
-``TileDataset`` (mirror-extended tiles, Fig. 2), ``Augment`` (elastic deformation, Sec. 3.1),
-``training_targets`` (separation borders + Eq. 2's weight map) and ``weighted_cross_entropy``
-(Eq. 1) or U-Net++'s BCE + Dice. Every model gets the same tiles, optimiser and budget, so the
-comparison of lesson 10 is fair.
+deep supervision, so this module is a short second loop around the same ``train_step`` (the
+model's own loss passed in) that reuses the course's pieces: ``TileDataset`` (mirror-extended
+tiles, Fig. 2), ``Augment`` (elastic deformation, Sec. 3.1), ``training_targets`` (separation
+borders + Eq. 2's weight map) and ``weighted_cross_entropy`` (Eq. 1) or U-Net++'s BCE + Dice.
+Every model gets the same tiles, optimiser and budget, so the comparison of lesson 10 is fair.
 
 Tiles: for a valid U-Net the tile's output window is what the network predicts (252 -> 68 at
 depth 4); a padded network predicts the whole tile, and the loss is taken on the central window
@@ -81,6 +81,7 @@ def fit(model, images, targets, weights=None, *, steps: int | None = None,
     from ..augment import Augment
     from ..data import TileDataset
     from ..model import center_crop
+    from ..train.loop import batches, train_step
     if steps is None and seconds is None:
         raise ValueError("give steps or seconds (the training budget)")
     if loss not in LOSSES:
@@ -103,24 +104,25 @@ def fit(model, images, targets, weights=None, *, steps: int | None = None,
     def crop(logits):  # padded nets predict the whole tile; keep the central window
         return center_crop(logits, window) if padded else logits
 
+    def objective(model, image, target, weight):  # padded nets: loss on the central window
+        if deep_supervision:
+            return deep_supervision_loss([crop(h) for h in model.forward_heads(image)],
+                                         target, weight, loss_fn)
+        return loss_fn(crop(model(image)), target, weight)
+
     model.train()
+    tiles = batches(data, 0, batch)
     while (steps is None or step < steps) and (seconds is None or spent < seconds):
         start = clock()
-        parts = [data[i] for i in range(step * batch, (step + 1) * batch)]
-        image, target, weight = (torch.stack(p).to(device) for p in zip(*parts))
-        optimizer.zero_grad(set_to_none=True)
-        if deep_supervision:
-            value = deep_supervision_loss([crop(h) for h in model.forward_heads(image)],
-                                          target, weight, loss_fn)
-        else:
-            value = loss_fn(crop(model(image)), target, weight)
-        if not torch.isfinite(value):
-            raise FloatingPointError(f"non-finite loss at step {step + 1}: lower the lr")
-        value.backward()
-        optimizer.step()
+        try:
+            value = train_step(model, optimizer, [t.to(device) for t in next(tiles)],
+                               loss_fn=objective)
+        except FloatingPointError as error:
+            raise FloatingPointError(f"non-finite loss at step {step + 1} ({error}): "
+                                     f"lower the lr") from None
         step += 1
         spent += clock() - start
-        record = {"step": step, "seconds": spent, "loss": float(value.detach())}
+        record = {"step": step, "seconds": spent, "loss": float(value)}
         if validate is not None and step % val_every == 0:
             record.update(_validated(model, validate))
         history.append(record)

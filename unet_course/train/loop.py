@@ -25,7 +25,7 @@ from .sources import load_split
 from .state import check_compatible, load_state, read_state, save_state
 from .validate import evaluate
 
-__all__ = ["train_step", "train", "build_model", "tile_dataset", "batches", "Run",
+__all__ = ["train_step", "unet_energy", "train", "build_model", "tile_dataset", "batches", "Run",
            "TrainingDiverged"]
 
 
@@ -43,13 +43,18 @@ class Run(NamedTuple):
     out: Path | None
 
 
-def train_step(model, optimizer, batch, scaler=None) -> torch.Tensor:
-    """One step: forward a batch of tiles, the weighted energy (Eq. 1), backward, update."""
+def unet_energy(model, image, target, weight) -> torch.Tensor:
+    """The paper's energy (Eq. 1): cross-entropy of the softmax, weighted by Eq. 2's map."""
+    return weighted_cross_entropy(model(image), target, weight, check=False)
+
+
+def train_step(model, optimizer, batch, scaler=None, loss_fn=unet_energy) -> torch.Tensor:
+    """One step: forward a batch of tiles, the loss (default: Eq. 1), backward, update.
+    loss_fn(model, image, target, weight) lets lesson 10 train other networks the same way."""
     image, target, weight = batch                  # (B, 1, S, S), (B, s, s), (B, s, s)
     optimizer.zero_grad(set_to_none=True)
     with torch.autocast(image.device.type, enabled=scaler is not None):
-        logits = model(image)                      # (B, 2, s, s): s = S - 184 at depth 4
-    loss = weighted_cross_entropy(logits, target, weight, check=False)
+        loss = loss_fn(model, image, target, weight)  # logits (B, 2, s, s): s = S - 184
     if not torch.isfinite(loss):                   # stop before the update spoils the weights
         raise FloatingPointError(f"loss is {loss.item()}")
     if scaler is None:
@@ -75,6 +80,17 @@ def build_model(cfg: TrainConfig, split, device) -> torch.nn.Module:
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     return model
+
+
+def weight_average(cfg: TrainConfig, model):
+    """None, or torch's AveragedModel keeping an exponential moving average of the weights
+    (decay cfg.ema per step) that validation and model.pt use. Not in the paper: Adam's
+    weights jitter from step to step; the average of the last ~1 / (1 - ema) steps is steadier
+    (Polyak averaging; course choice, measured in benchmarks/results/bench_train.csv)."""
+    if not cfg.ema:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    return AveragedModel(unwrap(model), multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
 
 
 def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
@@ -179,7 +195,9 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     model = build_model(cfg, split, ctx.device)
     optimizer = make_optimizer(cfg, model)
     scaler = torch.amp.GradScaler("cuda") if cfg.amp else None
-    start, seconds = load_state(saved, model, optimizer, scaler, ckpt) if resume else (0, 0.0)
+    averaged = weight_average(cfg, model)
+    start, seconds = (load_state(saved, model, optimizer, scaler, ckpt, averaged) if resume
+                      else (0, 0.0))
     if ctx.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model)
     log = RunLog(out, ctx.main, callback, progress, cfg.steps, start, cfg.batch * ctx.world)
@@ -190,17 +208,20 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     data = batches(tile_dataset(cfg, split), start, cfg.batch, ctx.rank, ctx.world, cfg.num_workers)
     val, step = {}, start
 
+    def result():  # the network that is validated and saved
+        return averaged.module if averaged is not None else unwrap(model)
+
     def validate():
         nonlocal val
         if ctx.main:
-            val = evaluate(unwrap(model), split.val_images, split.val_targets,
+            val = evaluate(result(), split.val_images, split.val_targets,
                            split.val_instances, ctx.device)
             log.validation(step, val, split.val_images[0])
         return val
 
     def checkpoint():
         if ctx.main and ckpt is not None:
-            save_state(ckpt, model, optimizer, scaler, step, seconds, cfg, ctx.world)
+            save_state(ckpt, model, optimizer, scaler, step, seconds, cfg, ctx.world, averaged)
 
     model.train()
     try:
@@ -216,6 +237,8 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
                 loss = float(train_step(model, optimizer, batch, scaler))
             except FloatingPointError as error:
                 raise _diverged(step + 1, error, ckpt) from None
+            if averaged is not None:
+                averaged.update_parameters(unwrap(model))
             step += 1
             took = time.perf_counter() - tic
             seconds += took
@@ -227,11 +250,11 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
             validate()
         checkpoint()
         if ctx.main and out is not None:
-            save_model(model, out / "model.pt", {**cfg.to_dict(), "steps_done": step,
+            save_model(result(), out / "model.pt", {**cfg.to_dict(), "steps_done": step,
                                                  **{k: v for k, v in val.items() if k != "probabilities"}})
     finally:
         log.close()
     metrics = {k: v for k, v in val.items() if k != "probabilities"}
-    run = Run(unwrap(model).eval(), cfg, step, seconds, metrics, log.history, out)
+    run = Run(result().eval(), cfg, step, seconds, metrics, log.history, out)
     log.close(run)
     return run

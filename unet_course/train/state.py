@@ -5,7 +5,8 @@
     {"format": "unet-course-train", "version": 1,
      "model": <the save_model record, so load_model reads this file too>,
      "optimizer": optimizer.state_dict(),   # SGD momentum buffers / Adam moments
-     "scaler": GradScaler state or None, "step": steps done, "seconds": training time so far,
+     "scaler": GradScaler state or None, "ema": the weight average's state or None,
+     "step": steps done, "seconds": training time so far,
      "rng": {"torch": CPU generator state, "cuda": [...]},   # drop-out draws
      "sampler": {"next_step": step, "global_batch": tiles per step over all ranks},
      "config": the run's TrainConfig as a dict, "world": number of processes}
@@ -22,14 +23,15 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import VERSION, atomic_save, model_record, read_checkpoint, unwrap
-from .config import RESUME_KEYS
+from .config import RESUME_KEYS, TrainConfig
 
 __all__ = ["TRAIN_FORMAT", "save_state", "read_state", "load_state", "check_compatible"]
 
 TRAIN_FORMAT = "unet-course-train"
 
 
-def save_state(path, model, optimizer, scaler, step: int, seconds: float, cfg, world: int) -> Path:
+def save_state(path, model, optimizer, scaler, step: int, seconds: float, cfg, world: int,
+               averaged=None) -> Path:
     config = cfg.to_dict()
     rng = {"torch": torch.get_rng_state(),
            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
@@ -37,6 +39,7 @@ def save_state(path, model, optimizer, scaler, step: int, seconds: float, cfg, w
         "format": TRAIN_FORMAT, "version": VERSION, "model": model_record(model, config),
         "optimizer": optimizer.state_dict(),
         "scaler": scaler.state_dict() if scaler is not None else None,
+        "ema": averaged.state_dict() if averaged is not None else None,
         "step": int(step), "seconds": float(seconds), "rng": rng,
         "sampler": {"next_step": int(step), "global_batch": cfg.batch * world},
         "config": config, "world": int(world)}, path)
@@ -44,9 +47,9 @@ def save_state(path, model, optimizer, scaler, step: int, seconds: float, cfg, w
 
 def check_compatible(saved: dict, cfg, world: int, path) -> None:
     """ValueError naming every setting where the checkpoint's run differs from this one."""
-    now = cfg.to_dict()
-    diff = [f"{k}: checkpoint {saved['config'].get(k)!r}, now {now[k]!r}"
-            for k in RESUME_KEYS if saved["config"].get(k) != now[k]]
+    now, defaults = cfg.to_dict(), TrainConfig().to_dict()  # older checkpoints lack new keys
+    then = {k: saved["config"].get(k, defaults[k]) for k in RESUME_KEYS}
+    diff = [f"{k}: checkpoint {then[k]!r}, now {now[k]!r}" for k in RESUME_KEYS if then[k] != now[k]]
     if saved.get("world", 1) != world:
         diff.append(f"processes: checkpoint {saved.get('world', 1)}, now {world}")
     if diff:
@@ -59,17 +62,21 @@ def read_state(path) -> dict:
     return read_checkpoint(path, (TRAIN_FORMAT,))
 
 
-def load_state(saved: dict, model, optimizer, scaler, path="checkpoint") -> tuple[int, float]:
-    """Restore model, optimiser, scaler and RNG from a read_state dict; return (step, seconds)."""
+def load_state(saved: dict, model, optimizer, scaler, path="checkpoint",
+               averaged=None) -> tuple[int, float]:
+    """Restore model, optimiser, scaler, weight average and RNG from a read_state dict;
+    return (step, seconds)."""
     try:
         unwrap(model).load_state_dict(saved["model"]["state_dict"])
         optimizer.load_state_dict(saved["optimizer"])
+        if averaged is not None:
+            averaged.load_state_dict(saved["ema"])
         if scaler is not None and saved.get("scaler"):
             scaler.load_state_dict(saved["scaler"])
         torch.set_rng_state(saved["rng"]["torch"])
         if saved["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
-    except (KeyError, RuntimeError, ValueError) as error:
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as error:
         raise ValueError(f"{path}: cannot restore the run ({type(error).__name__}: "
                          f"{str(error).splitlines()[0][:200]})") from None
     return int(saved["step"]), float(saved["seconds"])
