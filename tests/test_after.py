@@ -218,6 +218,52 @@ def test_fit_stops_on_a_cpu_time_budget(cells):
     assert r.steps >= 1 and r.seconds >= 0.5
 
 
+def test_fit_uses_the_unet_train_step_with_the_model_loss(cells, monkeypatch):
+    """One loop for every network: fit calls unet_course.train's train_step with a loss_fn."""
+    import unet_course.train.loop as loop
+    images, instances = cells
+    targets, weights = targets_for(instances)
+    calls = []
+    real = loop.train_step
+    monkeypatch.setattr(loop, "train_step", lambda *a, **k: calls.append(k) or real(*a, **k))
+    fit(DeepLabV3Plus(base_channels=4), images, targets, weights, steps=2, tile=32, batch=1)
+    assert len(calls) == 2 and all(callable(k["loss_fn"]) for k in calls)
+
+
+def test_fit_names_the_step_of_a_non_finite_loss(cells):
+    images, instances = cells
+    targets, weights = targets_for(instances)
+    model = DeepLabV3Plus(base_channels=4)
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))   # NaN logits, NaN loss
+    with pytest.raises(FloatingPointError, match="step 1 .*lower the lr"):
+        fit(model, images, targets, weights, steps=2, tile=32, batch=1)
+
+
+# --------------------------------------------------------------------------- transfer
+
+def test_compare_transfer_starts_both_runs_alike_but_for_the_weights():
+    import os
+    from pathlib import Path
+    from unet_course.after.transfer import compare_transfer
+    from unet_course.normalize import StandardizedUNet
+    root = Path(os.environ.get("UNET_COURSE_ISBI2012", ""))
+    if not (root / "train" / "image" / "00.png").is_file():
+        pytest.skip(f"no local ISBI 2012 copy at {root} (set UNET_COURSE_ISBI2012)")
+    pretrained = StandardizedUNet(base_channels=2, depth=2)
+    before = {k: v.clone() for k, v in pretrained.state_dict().items()}
+    runs = compare_transfer(pretrained, seconds=0.3, train_slices=(0,), held_out=(29,), watch=29,
+                            val_every=1, root=root)
+    assert [r.name for r in runs] == ["pre-trained", "from scratch"]
+    for run in runs:
+        assert run.steps >= 1 and run.curve[0][0] == 0 and len(run.curve) == run.steps + 1
+        assert 0 <= run.final["pixel_error"] <= 1 and 0 <= run.final["foreground_iou"] <= 1
+    # the caller's model is copied, not fine-tuned in place
+    assert all(torch.equal(v, pretrained.state_dict()[k]) for k, v in before.items())
+    with pytest.raises(ValueError, match="also held out"):
+        compare_transfer(pretrained, 1, train_slices=(0, 25), root=root)
+
+
 # --------------------------------------------------------------------------- Mask R-CNN
 
 def test_instance_targets_boxes_and_masks():

@@ -6,6 +6,7 @@
 - ``dice``: U-Net++'s loss, binary cross-entropy + Dice, and the deep-supervision average;
 - ``fit``: training and whole-image prediction for ANY of these networks with the course's
   tiles, augmentation, targets and losses (the U-Net's own loop is ``unet_course.train``);
+- ``transfer``: pre-trained (synthetic cells) vs from scratch, fine-tuned on ISBI slices;
 - ``maskrcnn``: torchvision's Mask R-CNN (He et al. 2017), optional: skipped with a clear
   message where torchvision does not work.
 """
