@@ -19,10 +19,12 @@ from unet_course.train.loop import build_model, make_optimizer
 from unet_course.train.sources import load_split
 
 ROOT = Path(__file__).resolve().parents[1]
+# lr_drop 0: the resume tests stop a run early and continue it, and the drop's place depends on
+# the run's length (a resumed run with a longer budget drops later; config.py says so)
 TINY = dict(base_channels=4, tile=188, batch=2, train_images=2, val_images=1, image_size=96,
-            val_every=3, checkpoint_every=3)
+            val_every=3, checkpoint_every=3, lr_drop=0.0)
 TINY_CLI = ["--base", "4", "--tile", "188", "--train-images", "2", "--val-images", "1",
-            "--image-size", "96", "--no-progress"]
+            "--image-size", "96", "--lr-drop", "0", "--no-progress"]
 
 
 @pytest.fixture(autouse=True)
@@ -108,6 +110,30 @@ def test_the_weight_average_is_what_is_validated_and_saved(tmp_path):
     assert any(not torch.equal(model_pt[k], raw[k]) for k in raw)  # not the last step's weights
     with pytest.raises(ValueError, match="ema must be a decay"):
         make_config("cpu", ema=1.0)
+
+
+def test_the_weight_average_warms_up_then_keeps_its_decay():
+    from unet_course.train.loop import _ema_with_warmup
+    update, current = _ema_with_warmup(0.99), [torch.ones(3)]
+    early, late = [torch.zeros(3)], [torch.zeros(3)]
+    update(early, current, torch.tensor(1))        # decay (1 + 1) / (10 + 1) = 2/11
+    update(late, current, torch.tensor(10 ** 6))   # decay 0.99
+    assert torch.allclose(early[0], torch.full((3,), 9 / 11))
+    assert torch.allclose(late[0], torch.full((3,), 0.01))
+
+
+def test_mixed_precision_defaults_to_bfloat16_on_a_cpu_that_has_it(tmp_path):
+    from unet_course.device import cpu_has_native_bfloat16
+    assert make_config("cpu", device="cpu").amp is cpu_has_native_bfloat16()
+    assert make_config("cpu", device="cpu", amp=False).amp is False
+    assert make_config("cpu", device="cuda").amp is False   # on a GPU: an option, off by default
+    on = train(make_config("cpu", steps=2, amp=True, **TINY), progress=False)
+    off = train(make_config("cpu", steps=2, amp=False, **TINY), progress=False)
+    assert losses(on)[0] != losses(off)[0] and all(np.isfinite(losses(on)))  # bfloat16 forward
+    assert on.model.final.weight.dtype == torch.float32   # the weights stay float32
+    import unet_course.train.__main__ as cli
+    assert cli.parser().parse_args(["--no-amp"]).amp is False
+    assert cli.parser().parse_args([]).amp is None   # None: make_config decides
 
 
 def test_resume_refuses_another_configuration_or_a_truncated_checkpoint(tmp_path):
@@ -243,7 +269,7 @@ def test_command_end_to_end(tmp_path):
 @pytest.mark.slow
 def test_two_gloo_ranks_follow_one_process_with_double_batch(tmp_path):
     common = ["--steps", "3", "--optimizer", "sgd", "--lr", "0.01", "--dropout", "0",
-              "--device", "cpu", "--val-every", "100", *TINY_CLI]
+              "--device", "cpu", "--no-amp", "--val-every", "100", *TINY_CLI]  # float32 sums
     one = _cli(*common, "--batch", "2", "--out", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
     two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",

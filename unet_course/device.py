@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["get_device", "is_accelerated"]
+__all__ = ["get_device", "is_accelerated", "cpu_has_native_bfloat16"]
 
 
 def get_device(verbose: bool = True) -> torch.device:
@@ -27,3 +27,14 @@ def is_accelerated(device: torch.device | str | None = None) -> bool:
     """True if `device` (default: `get_device()`) is a GPU, so lessons may use bigger settings."""
     device = torch.device(device) if device is not None else get_device(verbose=False)
     return device.type in ("cuda", "mps")
+
+
+def cpu_has_native_bfloat16() -> bool:
+    """True if this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX), where torch's
+    bfloat16 autocast makes convolutions faster; elsewhere bfloat16 is emulated and slower."""
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    try:
+        return any(getattr(cpu, name)() for name in checks if hasattr(cpu, name))
+    except RuntimeError:  # pragma: no cover - a torch build without these probes
+        return False

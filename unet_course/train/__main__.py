@@ -63,7 +63,9 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--image-size", type=int, help="synthetic: image side (256)")
     o.add_argument("--weight-map", type=_on_off, metavar="on|off", help="Eq. 2 weights (on)")
     o.add_argument("--elastic", type=_on_off, metavar="on|off", help="elastic deformation (on)")
-    o.add_argument("--amp", action="store_true", help="CUDA mixed precision (off)")
+    o.add_argument("--amp", action=argparse.BooleanOptionalAction,
+                   help="mixed precision: CUDA float16 (off by default) or CPU bfloat16 (on "
+                        "where the CPU computes bfloat16 in hardware)")
     o.add_argument("--channels-last", action="store_true", help="CUDA memory layout (off)")
     o.add_argument("--val-every", type=int)
     o.add_argument("--checkpoint-every", type=int)
@@ -76,8 +78,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     settings = {k: v for k, v in vars(args).items()
-                if k not in ("out", "resume", "no_progress", "amp", "channels_last", "preset")}
-    settings.update(amp=args.amp or None, channels_last=args.channels_last or None)
+                if k not in ("out", "resume", "no_progress", "channels_last", "preset")}
+    settings.update(channels_last=args.channels_last or None)
     try:
         cfg = make_config(args.preset, **settings)
         if cfg.steps is None and cfg.minutes is None:

@@ -45,15 +45,17 @@ class Run(NamedTuple):
 
 def unet_energy(model, image, target, weight) -> torch.Tensor:
     """The paper's energy (Eq. 1): cross-entropy of the softmax, weighted by Eq. 2's map."""
-    return weighted_cross_entropy(model(image), target, weight, check=False)
+    return weighted_cross_entropy(model(image).float(), target, weight, check=False)
 
 
-def train_step(model, optimizer, batch, scaler=None, loss_fn=unet_energy) -> torch.Tensor:
+def train_step(model, optimizer, batch, scaler=None, loss_fn=unet_energy, amp=None) -> torch.Tensor:
     """One step: forward a batch of tiles, the loss (default: Eq. 1), backward, update.
-    loss_fn(model, image, target, weight) lets lesson 10 train other networks the same way."""
+    loss_fn(model, image, target, weight) lets lesson 10 train other networks the same way;
+    amp: autocast (CUDA float16, CPU bfloat16); None: on when a gradient scaler is given."""
     image, target, weight = batch                  # (B, 1, S, S), (B, s, s), (B, s, s)
     optimizer.zero_grad(set_to_none=True)
-    with torch.autocast(image.device.type, enabled=scaler is not None):
+    amp = scaler is not None if amp is None else amp
+    with torch.autocast(image.device.type, enabled=bool(amp)):
         loss = loss_fn(model, image, target, weight)  # logits (B, 2, s, s): s = S - 184
     if not torch.isfinite(loss):                   # stop before the update spoils the weights
         raise FloatingPointError(f"loss is {loss.item()}")
@@ -89,8 +91,20 @@ def weight_average(cfg: TrainConfig, model):
     (Polyak averaging; course choice, measured in benchmarks/results/bench_train.csv)."""
     if not cfg.ema:
         return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-    return AveragedModel(unwrap(model), multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+    from torch.optim.swa_utils import AveragedModel
+    return AveragedModel(unwrap(model), multi_avg_fn=_ema_with_warmup(cfg.ema), use_buffers=True)
+
+
+def _ema_with_warmup(decay: float):
+    """torch's EMA update with the decay min(decay, (1 + n) / (10 + n)) after n updates (the
+    warm-up of TensorFlow's ExponentialMovingAverage): early on the average forgets the random
+    initial weights within a few steps, so it does not lag far behind in a short run."""
+    from torch.optim.swa_utils import get_ema_multi_avg_fn
+
+    def update(averaged, current, n_averaged):
+        n = float(n_averaged)
+        get_ema_multi_avg_fn(min(decay, (1 + n) / (10 + n)))(averaged, current, n_averaged)
+    return update
 
 
 def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
@@ -148,7 +162,7 @@ def _diverged(step, error, checkpoint) -> TrainingDiverged:
     return TrainingDiverged(
         f"non-finite loss at step {step} ({error}); training stopped, {kept}. Likely causes: "
         f"a learning rate too high (with momentum m the step is about lr / (1 - m)), "
-        f"mixed precision overflow (train without --amp), or bad inputs (NaN in the images or "
+        f"mixed precision overflow (train with --no-amp), or bad inputs (NaN in the images or "
         f"weight map, labels outside the classes)")
 
 
@@ -185,8 +199,8 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     if cfg.steps is None and cfg.minutes is None:
         raise ValueError("give steps or minutes (how long to train)")
     ctx = distributed.setup(cfg.device, cfg.threads)
-    if cfg.amp and ctx.device.type != "cuda":
-        raise ValueError(f"amp (mixed precision) needs a CUDA device, got {ctx.device}")
+    if cfg.amp and ctx.device.type not in ("cuda", "cpu"):
+        raise ValueError(f"amp (mixed precision) needs a CUDA device or the CPU, got {ctx.device}")
     out = Path(out) if out is not None else None
     ckpt = out / "checkpoint.pt" if out is not None else None
     saved = _resumable(ckpt, cfg, ctx.world) if resume else None  # fail before loading data
@@ -194,7 +208,8 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     split = load_split(cfg)
     model = build_model(cfg, split, ctx.device)
     optimizer = make_optimizer(cfg, model)
-    scaler = torch.amp.GradScaler("cuda") if cfg.amp else None
+    # float16 on CUDA needs a gradient scaler; bfloat16 on the CPU has float32's range
+    scaler = torch.amp.GradScaler("cuda") if cfg.amp and ctx.device.type == "cuda" else None
     averaged = weight_average(cfg, model)
     start, seconds = (load_state(saved, model, optimizer, scaler, ckpt, averaged) if resume
                       else (0, 0.0))
@@ -234,7 +249,7 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
             if cfg.channels_last:
                 batch[0] = batch[0].contiguous(memory_format=torch.channels_last)
             try:
-                loss = float(train_step(model, optimizer, batch, scaler))
+                loss = float(train_step(model, optimizer, batch, scaler, amp=cfg.amp))
             except FloatingPointError as error:
                 raise _diverged(step + 1, error, ckpt) from None
             if averaged is not None:
