@@ -3,6 +3,8 @@
     python benchmarks/bench_isbi.py --minutes 10          # CPU budget per run (the lead's run)
     python benchmarks/bench_isbi.py --minutes 1           # smoke test of the whole pipeline
     python benchmarks/bench_isbi.py --preset paper --minutes 60   # on a GPU (default there)
+    python benchmarks/bench_isbi.py --score RUN [RUN ...]  # score finished runs, no training
+                                                           # (e.g. bench_train.py --isbi's)
 
 For the weight map on and off (``--weight-map on,off``) it trains with the course's command
 (``python -m unet_course.train --data isbi2012 --minutes M --weight-map on|off``), predicts
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -111,6 +114,30 @@ def write_rows(rows: list[dict], path: Path = RESULTS) -> None:
     os.replace(tmp, path)
 
 
+def _runs(args, preset, maps, gpu):
+    """(run folder, preset, weight map, minutes, training seconds) to score: trained here, or
+    the finished runs of --score (their config.json and metrics.csv say how they were made)."""
+    if not args.score:
+        for weight_map in maps:
+            run = Path(args.runs) / f"{preset}_weights_{weight_map}"
+            seconds = train(preset, weight_map, args.minutes, run, "cuda" if gpu else "cpu")
+            yield run, preset, weight_map, args.minutes, seconds, None
+        return
+    for run in args.score:
+        if not (run / "model.pt").is_file() or not (run / "config.json").is_file():
+            raise SystemExit(f"error: {run} is not a finished run (no model.pt or config.json)")
+        cfg = json.loads((run / "config.json").read_text())
+        if cfg["data"] != "isbi2012":
+            raise SystemExit(f"error: {run} was trained on {cfg['data']!r}, not isbi2012")
+        with open(run / "metrics.csv") as f:
+            seconds = float(list(csv.DictReader(f))[-1]["seconds"])
+        wm = "on" if cfg["weight_map"] else "off"
+        if not cfg.get("elastic", True):
+            wm += " (no elastic)"
+        how = f"{cfg.get('threads')} thread(s)" + (", bfloat16 autocast" if cfg.get("amp") else "")
+        yield run, cfg["preset"], wm, cfg["minutes"], seconds, how
+
+
 def main(argv=None) -> int:
     import torch
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -122,6 +149,9 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
     p.add_argument("--runs", default=str(ROOT / "runs" / "bench_isbi"), help="run folders")
     p.add_argument("--csv", default=str(RESULTS))
+    p.add_argument("--score", nargs="+", metavar="RUN", type=Path,
+                   help="score these finished run folders (model.pt, config.json, metrics.csv) "
+                        "instead of training")
     args = p.parse_args(argv)
     gpu = torch.cuda.is_available()
     preset = args.preset or ("paper" if gpu else "cpu")
@@ -131,12 +161,10 @@ def main(argv=None) -> int:
                 f"{args.minutes}")
     tta = False if args.tta == "none" else args.tta
     rows = []
-    for weight_map in maps:
-        run = Path(args.runs) / f"{preset}_weights_{weight_map}"
-        train_seconds = train(preset, weight_map, args.minutes, run, "cuda" if gpu else "cpu")
+    for run, preset, weight_map, minutes, train_seconds, threads in _runs(args, preset, maps, gpu):
         stack, predict_seconds = score(run, tta, args.batch_size)
         row = {"date": datetime.date.today().isoformat(), "preset": preset,
-               "weight_map": weight_map, "minutes_budget": args.minutes,
+               "weight_map": weight_map, "minutes_budget": minutes,
                "train_seconds": round(train_seconds, 1), "steps": steps_of(run),
                "predict_seconds": round(predict_seconds, 1), "tta": args.tta,
                "pixel_error": f"{stack['pixel_error']:.4f}",
@@ -144,7 +172,8 @@ def main(argv=None) -> int:
                "warping_error": f"{stack['warping_error']:.6f}",
                "rand_threshold": f"{stack['rand_threshold']:.1f}",
                "warping_threshold": f"{stack['warping_threshold']:.1f}",
-               "eval_slices": "25-29", "hardware": hardware(), "note": NOTE}
+               "eval_slices": "25-29", "note": NOTE,
+               "hardware": hardware() + (f"; trained on {threads}" if threads else "")}
         print(f"weight map {weight_map}: pixel {row['pixel_error']}, Rand {row['rand_error']}, "
               f"warping {row['warping_error']} (paper u-net: 0.0611, 0.0382, 0.000353)", flush=True)
         rows.append(row)

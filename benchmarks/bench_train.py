@@ -3,8 +3,10 @@ benchmarks/results/bench_train.csv (with the load average, so noisy rows can be 
 
     python benchmarks/bench_train.py                 # loop overhead + default CLI for 3 minutes
     python benchmarks/bench_train.py --overhead      # only the loop overhead (about 1 minute)
+    python benchmarks/bench_train.py --amp           # bfloat16 autocast vs float32 steps/s
     python benchmarks/bench_train.py --sweep         # optimiser / lr sweep at a fixed step count
     python benchmarks/bench_train.py --isbi          # ISBI 2012, 15 min x 4 (weight map, elastic)
+    python benchmarks/bench_train.py --isbi on-on off-on --threads 1   # two of them (another shell: the rest)
     python benchmarks/bench_train.py --course        # how long course_model() takes to train
 
 - overhead: steps/s of the full loop (``train``: tiles, elastic deformation, weight maps,
@@ -64,10 +66,10 @@ def overhead(threads: int, steps: int = 30):
         model = build_model(cfg, split, "cpu")
         optimizer = make_optimizer(cfg, model)
         batch = next(batches(tile_dataset(cfg, split), 0, cfg.batch))
-        train_step(model, optimizer, batch)  # warm-up
+        train_step(model, optimizer, batch, amp=cfg.amp)  # warm-up
         tic = time.perf_counter()
         for _ in range(steps):
-            train_step(model, optimizer, batch)
+            train_step(model, optimizer, batch, amp=cfg.amp)
         return steps / (time.perf_counter() - tic)
 
     def full():
@@ -77,10 +79,40 @@ def overhead(threads: int, steps: int = 30):
 
     b1, f1, b2, f2 = bare(), full(), bare(), full()  # interleaved against drifting load
     b, f = (b1 + b2) / 2, (f1 + f2) / 2
-    record("overhead", f"cpu preset, {steps} steps, bare {b:.3f} vs loop {f:.3f} steps/s",
+    record("overhead", f"cpu preset (amp {cfg.amp}), {steps} steps, bare {b:.3f} vs loop {f:.3f} steps/s",
            steps=steps, steps_per_s=f, ratio=f / b, threads=threads)
     print(f"loop overhead: full loop {f:.3f} steps/s, bare fwd/bwd/step {b:.3f} steps/s, "
           f"ratio {f / b:.3f} (target >= 0.90)")
+
+
+def amp_speed(threads: int, steps: int = 20):
+    """steps/s of bare training steps in float32 and with bfloat16 autocast (the cpu preset's
+    default on CPUs with native bfloat16), interleaved, same model and batch."""
+    import torch
+    torch.set_num_threads(threads)
+    from unet_course.device import cpu_has_native_bfloat16
+    from unet_course.train import make_config, train_step
+    from unet_course.train.loop import batches, build_model, make_optimizer, tile_dataset
+    from unet_course.train.sources import load_split
+    cfg = make_config("cpu", steps=steps, threads=threads, amp=False)
+    split = load_split(cfg)
+    model = build_model(cfg, split, "cpu")
+    optimizer = make_optimizer(cfg, model)
+    batch = next(batches(tile_dataset(cfg, split), 0, cfg.batch))
+
+    def rate(amp):
+        train_step(model, optimizer, batch, amp=amp)  # warm-up
+        tic = time.perf_counter()
+        for _ in range(steps):
+            train_step(model, optimizer, batch, amp=amp)
+        return steps / (time.perf_counter() - tic)
+
+    f1, b1, f2, b2 = rate(False), rate(True), rate(False), rate(True)
+    f, b = (f1 + f2) / 2, (b1 + b2) / 2
+    record("amp", f"cpu preset, bare steps: float32 {f:.3f} vs bfloat16 autocast {b:.3f} steps/s "
+                  f"(native bfloat16: {cpu_has_native_bfloat16()})",
+           steps=steps, steps_per_s=b, ratio=b / f, threads=threads)
+    print(f"bfloat16 autocast {b:.3f} steps/s vs float32 {f:.3f}: ratio {b / f:.2f}")
 
 
 def cli_run(name, args, threads):
@@ -108,22 +140,29 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--overhead", action="store_true")
+    p.add_argument("--amp", action="store_true", help="only bfloat16 vs float32 step speed")
     p.add_argument("--sweep", action="store_true")
     p.add_argument("--sweep-steps", type=int, default=600)
-    p.add_argument("--isbi", action="store_true")
+    p.add_argument("--isbi", nargs="*", metavar="WM-ELASTIC",
+                   help="ISBI runs: all four, or some of on-on on-off off-on off-off (weight "
+                        "map, elastic); run two shells with --threads 1 to use both cores")
     p.add_argument("--course", action="store_true")
-    p.add_argument("--minutes", type=float, default=3.0)
+    p.add_argument("--minutes", type=float, help="training minutes (default: 3, ISBI 15)")
     a = p.parse_args()
-    if a.sweep:
+    a.minutes = a.minutes or (15.0 if a.isbi is not None else 3.0)
+    if a.amp:
+        amp_speed(a.threads)
+    elif a.sweep:
         for opt, lr in (("sgd", "0.01"), ("sgd", "0.003"), ("adam", "0.001"), ("adam", "0.0003")):
             cli_run(f"sweep_{opt}_{lr}", ["--steps", str(a.sweep_steps), "--optimizer", opt,
                                           "--lr", lr, "--val-every", "50"], a.threads)
-    elif a.isbi:
-        for wm in ("on", "off"):
-            for el in ("on", "off"):
-                cli_run(f"isbi_wm-{wm}_elastic-{el}", ["--data", "isbi2012", "--minutes", "15",
-                                                       "--weight-map", wm, "--elastic", el],
-                        a.threads)
+    elif a.isbi is not None:
+        for pair in a.isbi or ("on-on", "on-off", "off-on", "off-off"):
+            wm, el = pair.split("-")
+            if {wm, el} - {"on", "off"}:
+                raise SystemExit(f"error: --isbi takes on-on, on-off, off-on or off-off, got {pair!r}")
+            cli_run(f"isbi_wm-{wm}_elastic-{el}", ["--data", "isbi2012", "--minutes", str(a.minutes),
+                                                   "--weight-map", wm, "--elastic", el], a.threads)
     elif a.course:
         import torch
         torch.set_num_threads(a.threads)
