@@ -51,7 +51,8 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--lr", type=float)
     o.add_argument("--optimizer", choices=["sgd", "adam"])
     o.add_argument("--momentum", type=float)
-    o.add_argument("--lr-drop", type=float, help="last fraction of the run at lr / 10")
+    o.add_argument("--lr-drop", type=float,
+                   help="last fraction of the run at lr / 10 (cpu preset 0.2, paper 0)")
     o.add_argument("--ema", type=float, help="decay of the weight average that is validated "
                                              "and saved (0: off)")
     o.add_argument("--batch", type=int, help="tiles per step (per process under torchrun)")
