@@ -115,8 +115,9 @@ def write_rows(rows: list[dict], path: Path = RESULTS) -> None:
 
 
 def _runs(args, preset, maps, gpu):
-    """(run folder, preset, weight map, minutes, training seconds) to score: trained here, or
-    the finished runs of --score (their config.json and metrics.csv say how they were made)."""
+    """(run folder, preset, weight map, minutes, training seconds, how it was trained or None)
+    to score: trained here, or the finished runs of --score (their config.json and metrics.csv
+    say how they were made)."""
     if not args.score:
         for weight_map in maps:
             run = Path(args.runs) / f"{preset}_weights_{weight_map}"
@@ -161,7 +162,7 @@ def main(argv=None) -> int:
                 f"{args.minutes}")
     tta = False if args.tta == "none" else args.tta
     rows = []
-    for run, preset, weight_map, minutes, train_seconds, threads in _runs(args, preset, maps, gpu):
+    for run, preset, weight_map, minutes, train_seconds, trained_on in _runs(args, preset, maps, gpu):
         stack, predict_seconds = score(run, tta, args.batch_size)
         row = {"date": datetime.date.today().isoformat(), "preset": preset,
                "weight_map": weight_map, "minutes_budget": minutes,
@@ -173,7 +174,7 @@ def main(argv=None) -> int:
                "rand_threshold": f"{stack['rand_threshold']:.1f}",
                "warping_threshold": f"{stack['warping_threshold']:.1f}",
                "eval_slices": "25-29", "note": NOTE,
-               "hardware": hardware() + (f"; trained on {threads}" if threads else "")}
+               "hardware": hardware() + (f"; trained on {trained_on}" if trained_on else "")}
         print(f"weight map {weight_map}: pixel {row['pixel_error']}, Rand {row['rand_error']}, "
               f"warping {row['warping_error']} (paper u-net: 0.0611, 0.0382, 0.000353)", flush=True)
         rows.append(row)

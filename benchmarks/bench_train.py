@@ -52,25 +52,32 @@ def record(kind, settings, **values):
     print(json.dumps(row))
 
 
+def bare_steps_per_s(cfg, split, steps: int, amp: bool) -> float:
+    """steps/s of bare train_step calls (no data, augmentation or logging) on one fixed batch,
+    a fresh model each call, after one warm-up step."""
+    from unet_course.train import train_step
+    from unet_course.train.loop import batches, build_model, make_optimizer, tile_dataset
+    model = build_model(cfg, split, "cpu")
+    optimizer = make_optimizer(cfg, model)
+    batch = next(batches(tile_dataset(cfg, split), 0, cfg.batch))
+    train_step(model, optimizer, batch, amp=amp)  # warm-up
+    tic = time.perf_counter()
+    for _ in range(steps):
+        train_step(model, optimizer, batch, amp=amp)
+    return steps / (time.perf_counter() - tic)
+
+
 def overhead(threads: int, steps: int = 30):
     import torch
     torch.set_num_threads(threads)
-    from unet_course.train import make_config, train, train_step
-    from unet_course.train.loop import batches, build_model, make_optimizer, tile_dataset
+    from unet_course.train import make_config, train
     from unet_course.train.sources import load_split
     cfg = make_config("cpu", steps=steps, val_every=10 ** 6, checkpoint_every=10 ** 6,
                       threads=threads)
     split = load_split(cfg)
 
     def bare():
-        model = build_model(cfg, split, "cpu")
-        optimizer = make_optimizer(cfg, model)
-        batch = next(batches(tile_dataset(cfg, split), 0, cfg.batch))
-        train_step(model, optimizer, batch, amp=cfg.amp)  # warm-up
-        tic = time.perf_counter()
-        for _ in range(steps):
-            train_step(model, optimizer, batch, amp=cfg.amp)
-        return steps / (time.perf_counter() - tic)
+        return bare_steps_per_s(cfg, split, steps, cfg.amp)
 
     def full():
         stamps = []
@@ -87,27 +94,15 @@ def overhead(threads: int, steps: int = 30):
 
 def amp_speed(threads: int, steps: int = 20):
     """steps/s of bare training steps in float32 and with bfloat16 autocast (the cpu preset's
-    default on CPUs with native bfloat16), interleaved, same model and batch."""
+    default on CPUs with native bfloat16), interleaved, same settings and batch."""
     import torch
     torch.set_num_threads(threads)
     from unet_course.device import cpu_has_native_bfloat16
-    from unet_course.train import make_config, train_step
-    from unet_course.train.loop import batches, build_model, make_optimizer, tile_dataset
+    from unet_course.train import make_config
     from unet_course.train.sources import load_split
     cfg = make_config("cpu", steps=steps, threads=threads, amp=False)
     split = load_split(cfg)
-    model = build_model(cfg, split, "cpu")
-    optimizer = make_optimizer(cfg, model)
-    batch = next(batches(tile_dataset(cfg, split), 0, cfg.batch))
-
-    def rate(amp):
-        train_step(model, optimizer, batch, amp=amp)  # warm-up
-        tic = time.perf_counter()
-        for _ in range(steps):
-            train_step(model, optimizer, batch, amp=amp)
-        return steps / (time.perf_counter() - tic)
-
-    f1, b1, f2, b2 = rate(False), rate(True), rate(False), rate(True)
+    f1, b1, f2, b2 = (bare_steps_per_s(cfg, split, steps, amp) for amp in (False, True, False, True))
     f, b = (f1 + f2) / 2, (b1 + b2) / 2
     record("amp", f"cpu preset, bare steps: float32 {f:.3f} vs bfloat16 autocast {b:.3f} steps/s "
                   f"(native bfloat16: {cpu_has_native_bfloat16()})",
