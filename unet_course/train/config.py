@@ -9,7 +9,8 @@ Presets (``make_config(preset, **overrides)``):
   number of the previously seen training samples determine the update in the current
   optimization step." The paper does not give its learning rate; 0.01 is the course's choice
   (batches of four 252 tiles at lr 0.01 reached ISBI pixel error 0.093 in 10 CPU minutes,
-  one 428 tile at lr 0.01 plateaued at 0.19: course guide). Not measured on a GPU here. With
+  one 428 tile at lr 0.01 plateaued at 0.19: measured on the course's 2-core machine while the
+  course was built, not recorded in benchmarks/results). Not measured on a GPU here. With
   momentum m the steady step is lr / (1 - m) = 100 lr: if the loss stalls, try 0.001-0.003.
 - ``cpu``: the default without a GPU: a narrower network (base 16) on 348 -> 164 tiles in
   batches of two, which learns the synthetic cells in a few CPU minutes. Its optimiser is
@@ -84,7 +85,7 @@ class TrainConfig:
 # a 2-core laptop does about 450-650 such steps in 3 minutes):
 #   SGD m 0.99, lr 0.01 (the paper's optimiser): 350 steps: IoU 0.87, 41% of cells separated
 #   Adam, lr 1e-3:                                350 steps: IoU 0.87, 93% of cells separated
-# The course guide measured the same on standardised tiles in 3 minutes: SGD 0.82 / 24%,
+# Earlier 3-minute runs on standardised tiles (not recorded in benchmarks/results): SGD 0.82 / 24%,
 # Adam 0.90 / 84%. SGD with momentum 0.99 does learn, but it needs about twice the time to
 # separate the cells, so the cpu preset deviates and uses Adam; --optimizer sgd --lr 0.01
 # gives the paper's optimiser, and the paper preset keeps it.
@@ -163,8 +164,9 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
 
 def _default_amp(device: str) -> bool:
     """bfloat16 autocast on a CPU that computes it in hardware (measured here: a training step
-    1.62x faster on 2 threads, benchmarks/bench_train.py --amp); off elsewhere: on GPUs mixed
-    precision is an option (--amp), and CPUs without native bfloat16 would only emulate it."""
+    of the cpu preset 1.68x faster on 2 threads, benchmarks/bench_train.py --amp); off
+    elsewhere: on GPUs mixed precision is an option (--amp), and CPUs without native bfloat16
+    would only emulate it."""
     from ..device import cpu_has_native_bfloat16, is_accelerated
     on_cpu = device == "cpu" or (device == "auto" and not is_accelerated())
     return on_cpu and cpu_has_native_bfloat16()

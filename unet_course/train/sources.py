@@ -4,7 +4,7 @@
   generated from the seed: training images use seed ``seed``, held-out images ``seed + 10**6``,
   so no validation image is ever trained on. No download.
 - ``isbi2012``: the paper's EM slices (``load_isbi2012``, verified by SHA-256): slices 0-24
-  train, 25-29 validation (the course's fixed split, as in the course guide's measurements).
+  train, 25-29 validation (the course's fixed split, used by every ISBI measurement in benchmarks/results).
 - a folder PATH with ``images/`` and ``labels/``: files paired by name (PNG/TIFF). Labels are
   instance ids (0 = background) or binary masks (any two values; the larger is foreground,
   and cells are its 4-connected components). ``val_fraction`` of the images (at least one)
