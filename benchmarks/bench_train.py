@@ -8,6 +8,7 @@ benchmarks/results/bench_train.csv (with the load average, so noisy rows can be 
     python benchmarks/bench_train.py --isbi          # ISBI 2012, 15 min x 4 (weight map, elastic)
     python benchmarks/bench_train.py --isbi on-on off-on --threads 1   # two of them (another shell: the rest)
     python benchmarks/bench_train.py --course        # how long course_model() takes to train
+    python benchmarks/bench_train.py --variant "--tile 348 --batch 2 --ema 0.99"   # one 3-min variant
 
 - overhead: steps/s of the full loop (``train``: tiles, elastic deformation, weight maps,
   logging) over steps/s of bare forward/backward/step calls on one fixed batch of the same
@@ -110,8 +111,8 @@ def amp_speed(threads: int, steps: int = 20):
     print(f"bfloat16 autocast {b:.3f} steps/s vs float32 {f:.3f}: ratio {b / f:.2f}")
 
 
-def cli_run(name, args, threads):
-    out = ROOT / "benchmarks" / "results" / "runs" / name
+def cli_run(name, args, threads, folder=None):
+    out = ROOT / "benchmarks" / "results" / "runs" / (folder or name)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     cmd = [sys.executable, "-m", "unet_course.train", "--out", str(out), "--no-progress",
            "--threads", str(threads), *args]
@@ -142,6 +143,9 @@ def main():
                    help="ISBI runs: all four, or some of on-on on-off off-on off-off (weight "
                         "map, elastic); run two shells with --threads 1 to use both cores")
     p.add_argument("--course", action="store_true")
+    p.add_argument("--variant", action="append", metavar="ARGS",
+                   help="extra CLI options for one 3-minute synthetic run (a 'synthetic_3min' "
+                        "row); repeat for more")
     p.add_argument("--minutes", type=float, help="training minutes (default: 3, ISBI 15)")
     a = p.parse_args()
     a.minutes = a.minutes or (15.0 if a.isbi is not None else 3.0)
@@ -158,6 +162,13 @@ def main():
                 raise SystemExit(f"error: --isbi takes on-on, on-off, off-on or off-off, got {pair!r}")
             cli_run(f"isbi_wm-{wm}_elastic-{el}", ["--data", "isbi2012", "--minutes", str(a.minutes),
                                                    "--weight-map", wm, "--elastic", el], a.threads)
+    elif a.variant:
+        for extra in a.variant:
+            slug = "".join(c if c.isalnum() or c in ".-" else "_" for c in extra.replace("--", ""))
+            cfg = cli_run("synthetic_3min", ["--minutes", str(a.minutes), *extra.split()], a.threads,
+                          folder=f"synthetic_3min_{slug}")
+            print(f"{extra}: foreground IoU {cfg['val_iou']:.3f}, cells separated "
+                  f"{100 * cfg['val_separated']:.0f}%")
     elif a.course:
         import torch
         torch.set_num_threads(a.threads)

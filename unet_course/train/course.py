@@ -16,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["COURSE_SETTINGS", "course_model", "cache_dir"]
 
-# About 80 s on one quiet CPU thread (0.39 s per step; benchmarks/bench_train.py --course).
+# About 90 s on one quiet CPU thread (88 s, 0.44 s per step; benchmarks/bench_train.py --course).
 # (An Adam run on 24 training images stood at IoU 0.88, 68% of cells separated, at step 200.)
 # float32 (amp off) so that every machine trains the same model, bfloat16 CPUs included.
 COURSE_SETTINGS = dict(preset="cpu", data="synthetic", seed=0, base_channels=16, tile=252,
