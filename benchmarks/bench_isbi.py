@@ -76,10 +76,11 @@ def train(preset: str, weight_map: str, minutes: float, out: Path, device: str) 
     return time.perf_counter() - start
 
 
-def steps_of(run: Path) -> int:
+def last_logged(run: Path) -> dict:
+    """The last row of the run's metrics.csv (step, seconds, ...); {} if nothing was logged."""
     with open(run / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    return int(rows[-1]["step"]) if rows else 0
+    return rows[-1] if rows else {}
 
 
 def score(run: Path, tta: str, batch_size: int) -> tuple[dict, float]:
@@ -130,8 +131,7 @@ def _runs(args, preset, maps, gpu):
         cfg = json.loads((run / "config.json").read_text())
         if cfg["data"] != "isbi2012":
             raise SystemExit(f"error: {run} was trained on {cfg['data']!r}, not isbi2012")
-        with open(run / "metrics.csv") as f:
-            seconds = float(list(csv.DictReader(f))[-1]["seconds"])
+        seconds = float(last_logged(run)["seconds"])
         wm = "on" if cfg["weight_map"] else "off"
         if not cfg.get("elastic", True):
             wm += " (no elastic)"
@@ -167,7 +167,8 @@ def main(argv=None) -> int:
         stack, predict_seconds = score(run, tta, args.batch_size)
         row = {"date": datetime.date.today().isoformat(), "preset": preset,
                "weight_map": weight_map, "minutes_budget": minutes,
-               "train_seconds": round(train_seconds, 1), "steps": steps_of(run),
+               "train_seconds": round(train_seconds, 1),
+               "steps": int(last_logged(run).get("step", 0)),
                "predict_seconds": round(predict_seconds, 1), "tta": args.tta,
                "pixel_error": f"{stack['pixel_error']:.4f}",
                "rand_error": f"{stack['rand_error']:.4f}",
