@@ -9,7 +9,8 @@ runs no pickled code)::
 
     {"format": "unet-course-model", "version": 1,
      "model_args": {UNet keyword arguments},       # UNet(**model_args) rebuilds the network
-     "input_norm": {"mean": m, "std": s} or None, # StandardizedUNet (unet_course.normalize)
+     "input_norm": {"mean": m, "std": s, "percentiles": [1.0, 99.8] or None} or None,
+                                                   # StandardizedUNet (unet_course.normalize)
      "state_dict": {...}, "config": {...}}
 
 Files are written to a temporary file in the same folder and renamed (``os.replace``), so a
@@ -89,7 +90,8 @@ def model_record(model: torch.nn.Module, config: dict | None = None) -> dict:
         raise ValueError(f"save_model saves a unet_course UNet, got {type(model).__name__}")
     norm = None
     if isinstance(model, StandardizedUNet):
-        norm = {"mean": float(model.input_mean), "std": float(model.input_std)}
+        norm = {"mean": float(model.input_mean), "std": float(model.input_std),
+                "percentiles": list(model.percentiles) if model.percentiles else None}
     return {"format": FORMAT, "version": VERSION,
             "model_args": {k: getattr(model, k) for k in _ARGS}, "input_norm": norm,
             "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
@@ -102,7 +104,7 @@ def model_from_record(record: dict, path="checkpoint") -> UNet:
     try:
         if norm:
             model = StandardizedUNet(**record["model_args"], input_mean=norm["mean"],
-                                     input_std=norm["std"])
+                                     input_std=norm["std"], percentiles=norm.get("percentiles"))
         else:
             model = UNet(**record["model_args"])
         model.load_state_dict(record["state_dict"])

@@ -29,10 +29,12 @@ inputs ("u-net (averaged over 7 rotated versions of the input data)", Table 1); 
 Caffe release averages 4 flipped versions. ``tta=True`` (or "d4") averages all 8 flips and
 90-degree rotations, ``tta="flips"`` the release's 4 flips. Probabilities are averaged.
 
-Inputs are the course's images: (H, W), or (C, H, W) for a model with C input channels,
-float in [0, 1] (uint8 / uint16 are scaled by ``unet_course.data.as_float_image``). A trained
-model standardises its input itself (``unet_course.normalize.StandardizedUNet``), so tiles
-need no other scaling. Padded-conv models (padding="same") work too: the margin is then the
+Inputs are images (H, W), or (C, H, W) for a model with C input channels. The whole image
+is first brought into the form the model was trained on (``normalize.prepare_image``: a
+trained course model normalises it by its own percentiles, so uint8, uint16 or float raw
+intensities of any range give the same prediction; a bare ``UNet`` takes floats as they are
+and scales uint8 / uint16 by 255 / 65535), then cut into tiles; the model standardises each
+tile with fixed constants (``unet_course.normalize.StandardizedUNet``). Padded-conv models (padding="same") work too: the margin is then the
 network's reach (``context_margin``) and the network's output is cropped by it.
 """
 from __future__ import annotations
@@ -44,7 +46,8 @@ import numpy as np
 import torch
 
 from . import sizes
-from .data import as_float_image, mirrored_window
+from .data import mirrored_window
+from .normalize import prepare_image
 
 __all__ = ["TilePlan", "context_margin", "default_tile_size", "tile_grid", "plan_tiles",
            "predict_tiled", "predict_whole", "predict_naive", "DIHEDRAL", "FLIPS"]
@@ -193,7 +196,9 @@ def plan_tiles(model, image_shape, tile_size=None, step=None, exact: bool = True
 
 
 def _as_input(model, image) -> np.ndarray:
-    """The image as (C, H, W) float32 in [0, 1] for a model with C input channels."""
+    """The image as (C, H, W) float32 for a model with C input channels, normalised by the
+    model's own rule (``unet_course.normalize.prepare_image``: the trained course models
+    normalise by the image's percentiles, so any dtype and value range works)."""
     image, c = np.asarray(image), model.in_channels
     if image.ndim == 2 and c == 1:
         image = image[None]
@@ -201,7 +206,7 @@ def _as_input(model, image) -> np.ndarray:
         want = "(H, W) or (1, H, W)" if c == 1 else f"({c}, H, W)"
         raise ValueError(f"the model takes {c} input channel(s): expected an image of shape "
                          f"{want}, got shape {image.shape}")
-    return np.ascontiguousarray(as_float_image(image, "image"))
+    return np.ascontiguousarray(prepare_image(model, image))
 
 
 def _zero_context(margin: int, tile_out: tuple[int, int]):

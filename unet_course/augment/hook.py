@@ -33,9 +33,10 @@ class Augment:
     backend: "numpy" (scipy, the readable one) or "torch" (fast; `device` picks where it runs).
     The image is interpolated with cubic splines (torch: bicubic convolution), the target and
     the weight map by the nearest neighbour (so Eq. 2's ridges between cells keep their
-    height); all three with mirrored borders. The image must be float in [0, 1], or uint8,
-    uint16 or bool, which are converted (uint8 / 255, uint16 / 65535); it comes back as
-    float32 (`unet_course.data.files.as_float_image`); anything else is a ValueError.
+    height); all three with mirrored borders. The image is float (any finite range: the
+    trainer's percentile-normalised images lie a little outside [0, 1]), or uint8, uint16 or
+    bool, which are converted (uint8 / 255, uint16 / 65535); it comes back as float32
+    (`unet_course.data.files.as_float_image`); anything else is a ValueError.
     """
 
     def __init__(self, elastic: bool = True, grid: int = 3, sigma: float = 10.0, shift: float = 0.0,

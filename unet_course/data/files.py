@@ -119,8 +119,10 @@ def pair_by_name(dir_a: str | os.PathLike, dir_b: str | os.PathLike) -> list[tup
 
 
 def as_float_image(image, name: str = "image") -> np.ndarray:
-    """An image as float32 in [0, 1], the course's convention: uint8 / 255, uint16 / 65535,
-    bool as 0/1; float images must already lie in [0, 1]. Anything else: a ValueError."""
+    """An image as float32: uint8 / 255, uint16 / 65535, bool as 0/1, floats as they are
+    (finite, any range: the trainer's percentile-normalised images lie a little outside
+    [0, 1]). Other dtypes: a ValueError. The commands do not use the dtype's scale at all:
+    they normalise each image by its own percentiles (``unet_course.normalize``)."""
     image = np.asarray(image)
     if image.dtype == np.uint8:
         return image.astype(np.float32) / 255
@@ -130,10 +132,10 @@ def as_float_image(image, name: str = "image") -> np.ndarray:
         return image.astype(np.float32)
     if np.issubdtype(image.dtype, np.floating):
         image = image.astype(np.float32, copy=False)
-        if image.size and not (np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1):
-            raise ValueError(f"{name}: float images must lie in [0, 1], got values in "
-                             f"[{np.nanmin(image):.4g}, {np.nanmax(image):.4g}] (NaN/inf "
-                             f"included: {not np.isfinite(image).all()}); scale it first")
+        if image.size and not np.isfinite(image).all():
+            raise ValueError(f"{name}: the image holds {np.count_nonzero(~np.isfinite(image))} "
+                             f"NaN or infinite pixel(s); replace them first (np.nan_to_num)")
         return image
-    raise ValueError(f"{name}: expected uint8, uint16, bool or float in [0, 1] pixels, "
-                     f"got dtype {image.dtype}")
+    raise ValueError(f"{name}: expected uint8, uint16, bool or float pixels, got dtype "
+                     f"{image.dtype} (for raw intensities of any dtype use "
+                     f"unet_course.normalize.percentile_normalize)")

@@ -40,8 +40,8 @@ class TileDataset:
     ``unet_course.augment``). The mirrored margin keeps its weight then: a deformation pulls
     some output pixels from it, and the mirrored target is right there (`_outside_window`).
 
-    Images are float in [0, 1], or uint8/uint16/bool, converted to float32 in [0, 1]
-    (`data.files.as_float_image`); targets are class numbers (integers, or floats holding
+    Images are float (the trainer gives percentile-normalised images, about [0, 1]), or
+    uint8/uint16/bool, converted to float32 in [0, 1] (`data.files.as_float_image`); targets are class numbers (integers, or floats holding
     whole numbers; 0.5 is a ValueError).
 
     Randomness: tile i is drawn with the generator ``default_rng([seed, epoch, i])``, so it

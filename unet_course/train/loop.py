@@ -70,13 +70,15 @@ def train_step(model, optimizer, batch, scaler=None, loss_fn=unet_energy, amp=No
 
 
 def build_model(cfg: TrainConfig, split, device) -> torch.nn.Module:
-    """The U-Net of Fig. 1 (width cfg.base_channels) that standardises its input with the
-    training images' statistics (``unet_course.normalize``), He-initialised from the seed."""
+    """The U-Net of Fig. 1 (width cfg.base_channels) that normalises whole images by their
+    percentiles and standardises its input with the (normalised) training images' statistics
+    (``unet_course.normalize``), He-initialised from the seed."""
     from ..model import he_init_
-    from ..normalize import StandardizedUNet, input_statistics
+    from ..normalize import PERCENTILES, StandardizedUNet, input_statistics
     mean, std = input_statistics(split.train_images)
     model = StandardizedUNet(base_channels=cfg.base_channels, depth=cfg.depth,
-                             dropout=cfg.dropout, input_mean=mean, input_std=std)
+                             dropout=cfg.dropout, input_mean=mean, input_std=std,
+                             percentiles=PERCENTILES)
     he_init_(model, cfg.seed)
     model.to(device)
     if cfg.channels_last:

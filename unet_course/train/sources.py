@@ -11,7 +11,10 @@
   are held out, chosen by a permutation drawn from the seed.
 
 Every source gives instances, so Eq. 2's weight map (``training_targets``) and the
-"cells separated" metric work the same way on all three.
+"cells separated" metric work the same way on all three. Every image, whatever its source and
+dtype, is normalised by its own percentiles (``unet_course.normalize.percentile_normalize``,
+CSBDeep's 1 / 99.8 rule): the model stores the rule, and prediction applies it again to the
+whole image (the map is idempotent), so training and prediction see the same input.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ __all__ = ["Split", "load_split"]
 
 
 class Split(NamedTuple):
-    """Training and validation data: images float32 [0, 1] (H, W); targets int64; weights float32."""
+    """Training and validation data: images float32 (H, W), percentile-normalised (about
+    [0, 1]); targets int64; weights float32."""
     train_images: list
     train_targets: list
     train_weights: list
@@ -32,6 +36,11 @@ class Split(NamedTuple):
     val_targets: list
     val_instances: list
     description: str
+
+
+def _normalized(images) -> list:
+    from ..normalize import PERCENTILES, percentile_normalize
+    return [percentile_normalize(im, *PERCENTILES) for im in images]
 
 
 def _targets(instances, cfg):
@@ -44,7 +53,8 @@ def _synthetic(cfg):
     from ..data import synthetic_dataset
     train = synthetic_dataset(cfg.train_images, cfg.image_size, seed=cfg.seed)
     val = synthetic_dataset(cfg.val_images, cfg.image_size, seed=cfg.seed + 10 ** 6)
-    return (list(train.image), list(train.instances), list(val.image), list(val.instances),
+    return (_normalized(train.image), list(train.instances), _normalized(val.image),
+            list(val.instances),
             f"synthetic cells: {cfg.train_images} training and {cfg.val_images} held-out "
             f"images of {cfg.image_size}x{cfg.image_size} (seed {cfg.seed})")
 
@@ -52,7 +62,7 @@ def _synthetic(cfg):
 def _isbi(cfg):
     from ..data import isbi_instances, load_isbi2012
     data = load_isbi2012(progress=False)
-    images = [im.astype(np.float32) / 255 for im in data.images]
+    images = _normalized(data.images)
     instances = [isbi_instances(label) for label in data.labels]
     return (images[:25], instances[:25], images[25:], instances[25:],
             "ISBI 2012: slices 0-24 train, 25-29 validation")
@@ -73,7 +83,7 @@ def _as_instances(label: np.ndarray, name) -> np.ndarray:
 
 
 def _folder(cfg):
-    from ..data import as_float_image, pair_by_name, read_image
+    from ..data import pair_by_name, read_image
     root = Path(cfg.data)
     for sub in ("images", "labels"):
         if not (root / sub).is_dir():
@@ -88,7 +98,9 @@ def _folder(cfg):
         image = read_image(image_path)
         if image.ndim == 3:  # RGB(A): the grey value
             image = image[..., :3].mean(axis=2).astype(image.dtype)
-        image = as_float_image(image, str(image_path))
+        if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
+            raise ValueError(f"{image_path}: expected integer or float pixels, got {image.dtype}")
+        image = _normalized([image])[0]
         label = _as_instances(read_image(label_path), label_path)
         if label.shape != image.shape:
             raise ValueError(f"{label_path}: label of shape {label.shape} does not match its "
