@@ -18,7 +18,9 @@ factor of 4." (Sec. 3.1)
 
 Where the course simplifies: the backbone is a tiny Xception-like stack (a stem and four
 residual blocks of depthwise-separable convs, widths ``base_channels`` x 1, 2, 4, 8, 8)
-instead of the 71-layer aligned Xception pre-trained on ImageNet/JFT; no pretrained weights;
+instead of the paper's modified aligned Xception-65 (Sec. 3.2, Sec. 4; Xception-71 only for
+Cityscapes, Sec. 4.4) pre-trained on ImageNet-1k (JFT-300M too for the best PASCAL result);
+no pretrained weights;
 ASPP and decoder widths scale with ``base_channels`` (the paper: 256 and 48). Output stride 16
 with atrous rates (6, 12, 18) as in the paper (Sec. 4.1), or 8 with rates doubled. Every conv
 is padded, so the output has the input's size. The input is standardised inside the network
