@@ -9,6 +9,7 @@ benchmarks/results/bench_train.csv (with the load average, so noisy rows can be 
     python benchmarks/bench_train.py --isbi on-on off-on --threads 1   # two of them (another shell: the rest)
     python benchmarks/bench_train.py --course        # how long course_model() takes to train
     python benchmarks/bench_train.py --variant "--tile 348 --batch 2 --ema 0.99"   # one 3-min variant
+    python benchmarks/bench_train.py --variant "" --seeds 3   # the default, seeds 0, 1, 2: mean and spread
 
 - overhead: steps/s of the full loop (``train``: tiles, elastic deformation, weight maps,
   logging) over steps/s of bare forward/backward/step calls on one fixed batch of the same
@@ -20,7 +21,10 @@ benchmarks/results/bench_train.csv (with the load average, so noisy rows can be 
 - sweep: the evidence for the cpu preset's optimiser (``--sweep-steps`` steps each, so the
   machine's load does not change the result; the time per step is reported next to it).
 Threads: --threads (default 2, the course's 2-core machine). Timings on a shared machine are
-noisy: read the ratio of the same run, and the load average column.
+noisy: read the ratio of the same run, and the load average column. Every row names the
+hardware (CPU model, cores, threads, native bfloat16 or not: ``unet_course.device``); rows
+written before that column existed say "not recorded". Two runs of one set-up differ by about
+0.01 IoU and 5 points of cells separated, so compare variants by the mean of --seeds 3 or more.
 """
 from __future__ import annotations
 
@@ -34,17 +38,37 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_train.csv"
 FIELDS = ["date", "kind", "settings", "steps", "train_seconds", "steps_per_s", "ratio",
-          "val_iou", "val_separated", "val_pixel_error", "threads", "load_avg"]
+          "val_iou", "val_separated", "val_pixel_error", "threads", "load_avg", "hardware"]
+
+
+def _upgrade_header():
+    """Older files lack the hardware column: rewrite them once (atomically) with it."""
+    with open(RESULTS, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if rows and "hardware" in rows[0]:
+        return
+    tmp = RESULTS.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS)
+        writer.writeheader()
+        writer.writerows({**r, "hardware": "not recorded"} for r in rows)
+    os.replace(tmp, RESULTS)
 
 
 def record(kind, settings, **values):
+    from unet_course.device import describe_hardware
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     new = not RESULTS.exists()
+    if not new:
+        _upgrade_header()
     row = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), "kind": kind,
-           "settings": settings, "load_avg": f"{os.getloadavg()[0]:.2f}", **values}
+           "settings": settings, "load_avg": f"{os.getloadavg()[0]:.2f}",
+           "hardware": describe_hardware(values.get("threads")), **values}
     with open(RESULTS, "a", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)
         if new:
@@ -146,6 +170,8 @@ def main():
     p.add_argument("--variant", action="append", metavar="ARGS",
                    help="extra CLI options for one 3-minute synthetic run (a 'synthetic_3min' "
                         "row); repeat for more")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="with --variant: run seeds 0 .. N-1 of each and print mean and spread")
     p.add_argument("--minutes", type=float, help="training minutes (default: 3, ISBI 15)")
     a = p.parse_args()
     a.minutes = a.minutes or (15.0 if a.isbi is not None else 3.0)
@@ -164,11 +190,22 @@ def main():
                                                    "--weight-map", wm, "--elastic", el], a.threads)
     elif a.variant:
         for extra in a.variant:
-            slug = "".join(c if c.isalnum() or c in ".-" else "_" for c in extra.replace("--", ""))
-            cfg = cli_run("synthetic_3min", ["--minutes", str(a.minutes), *extra.split()], a.threads,
-                          folder=f"synthetic_3min_{slug}")
-            print(f"{extra}: foreground IoU {cfg['val_iou']:.3f}, cells separated "
-                  f"{100 * cfg['val_separated']:.0f}%")
+            seeds = [[]] if a.seeds <= 1 else [["--seed", str(s)] for s in range(a.seeds)]
+            scores = []
+            for seed in seeds:
+                args = [*extra.split(), *seed]
+                slug = "".join(c if c.isalnum() or c in ".-" else "_" for c in
+                               " ".join(args).replace("--", "")) or "defaults"
+                cfg = cli_run("synthetic_3min", ["--minutes", str(a.minutes), *args], a.threads,
+                              folder=f"synthetic_3min_{slug}")
+                scores.append((cfg["val_iou"], cfg["val_separated"]))
+                print(f"{' '.join(args) or 'defaults'}: foreground IoU {cfg['val_iou']:.3f}, "
+                      f"cells separated {100 * cfg['val_separated']:.0f}%")
+            if len(scores) > 1:
+                iou, sep = (np.array(v) for v in zip(*scores))
+                print(f"{extra or 'defaults'}, {len(scores)} seeds: IoU {iou.mean():.3f} "
+                      f"(min {iou.min():.3f}, max {iou.max():.3f}), cells separated "
+                      f"{100 * sep.mean():.1f}% (min {100 * sep.min():.0f}%, max {100 * sep.max():.0f}%)")
     elif a.course:
         import torch
         torch.set_num_threads(a.threads)

@@ -12,3 +12,15 @@ def test_get_device_says_which(capsys):
 
 def test_cpu_is_not_accelerated():
     assert not is_accelerated("cpu")
+
+
+def test_describe_hardware_names_the_cpu_and_its_bfloat16(monkeypatch):
+    import unet_course.device as d
+    monkeypatch.setattr(d.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(d, "cpu_name", lambda: "Some CPU 9000")
+    for native in (True, False):
+        monkeypatch.setattr(d, "cpu_has_native_bfloat16", lambda: native)
+        text = d.describe_hardware(threads=3)
+        assert text.startswith("CPU Some CPU 9000,") and "3 thread(s)" in text
+        assert ("no native bfloat16" in text) != native
+    assert d.cpu_name()  # this machine's name, never empty

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["get_device", "is_accelerated", "cpu_has_native_bfloat16"]
+__all__ = ["get_device", "is_accelerated", "cpu_has_native_bfloat16", "cpu_name", "describe_hardware"]
 
 
 def get_device(verbose: bool = True) -> torch.device:
@@ -38,3 +38,28 @@ def cpu_has_native_bfloat16() -> bool:
         return any(getattr(cpu, name)() for name in checks if hasattr(cpu, name))
     except RuntimeError:  # pragma: no cover - a torch build without these probes
         return False
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo; elsewhere what ``platform`` knows)."""
+    import platform
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def describe_hardware(threads: int | None = None) -> str:
+    """One line naming what a timed figure was measured on: the GPU, or the CPU model, its
+    cores, the torch threads and whether it computes bfloat16 natively (course figures differ
+    by about 2x between such CPUs; lesson 07)."""
+    if torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name(0)}"
+    from .train.distributed import cpu_cores
+    bf16 = "native bfloat16" if cpu_has_native_bfloat16() else "no native bfloat16"
+    threads = torch.get_num_threads() if threads is None else threads
+    return f"CPU {cpu_name()}, {cpu_cores()} cores, {threads} thread(s), {bf16}"
