@@ -286,6 +286,10 @@ def test_bad_inputs_are_named(metric):
 
 def test_other_errors_are_named():
     label = two_cells()
+    with pytest.raises(ValueError, match=r"stack \(N, H, W\) of both"):
+        pixel_error(np.stack([label, label]), label)
+    with pytest.raises(ValueError, match="same, non-zero number"):
+        misclassification_rate([label, label], [label])
     with pytest.raises(ValueError, match="mode"):
         warping_error(label, label, mode="jain")
     with pytest.raises(ValueError, match="thresholds"):

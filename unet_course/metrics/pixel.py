@@ -31,7 +31,10 @@ def _slices(pred, label) -> list[tuple[np.ndarray, np.ndarray]]:
     (N, H, W), or equal-length lists of slices."""
     if not isinstance(pred, (list, tuple)):
         pred, label = np.asarray(pred), np.asarray(label)
-        if pred.ndim != 3 or label.ndim != 3:
+        if (pred.ndim == 3) != (label.ndim == 3):
+            raise ValueError(f"pred has shape {pred.shape} and label {label.shape}: give one "
+                             f"slice (H, W) or a stack (N, H, W) of both")
+        if pred.ndim != 3:
             return [pair(pred, label)]
     if len(pred) != len(label) or not len(pred):
         raise ValueError(f"need the same, non-zero number of prediction and label slices; got "
