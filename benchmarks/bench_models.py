@@ -15,9 +15,10 @@ optimiser (Adam, lr 1e-3, batches of 4 tiles) and the same CPU-time budget per m
 Padded networks train on 128 tiles (loss on the central 112 px; a 256 tile costs U-Net++
 about 4 s per step on one thread). Data: 24 synthetic 256x256 training images (seed 0), 8
 held-out images (seed 10**6), as ``python -m unet_course.train`` splits them. Scores on the
-held-out images from ``unet_course.metrics``: foreground IoU (p > 0.5), instance precision,
-recall and F1 at IoU >= 0.5 with merged and split counts (cells = 4-connected components of the
-prediction). Times: process CPU time with ONE torch thread per model (``--jobs`` models run in
+held-out images from ``unet_course.metrics``: foreground IoU (p > 0.5, cell pixels pooled per
+image), SEG (the cell tracking challenge's score of the paper's Table 2, over all held-out
+cells), instance precision, recall and F1 at IoU > 0.5 with merged and split counts (cells =
+4-connected components of the prediction). Times: process CPU time with ONE torch thread per model (``--jobs`` models run in
 parallel processes), per training step and per whole 512x512 prediction (median of 3).
 Written to a CSV (temp file + rename) that lesson 10 reads; never typed into the lesson.
 """
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 COLUMNS = ["model", "level", "params", "train_steps", "budget_cpu_s", "cpu_s_per_step",
-           "cpu_s_per_512", "foreground_iou", "precision", "recall", "f1", "merged", "split",
+           "cpu_s_per_512", "foreground_iou", "seg", "precision", "recall", "f1", "merged", "split",
            "cells", "threads", "torch", "machine"]
 MODELS = ["unet_weight_map", "unet_no_weight_map", "unetpp", "deeplabv3plus", "maskrcnn"]
 
@@ -64,17 +65,19 @@ def build(name: str, mean: float, std: float):
 
 
 def scores(pred_instances, val_instances) -> dict:
-    """Mean foreground IoU per image, and instance matching (IoU >= 0.5) summed over the
-    held-out images; both from unet_course.metrics."""
-    from unet_course.metrics import foreground_iou, match_instances
-    ious, matched, predicted, true, merged, split = [], 0, 0, 0, 0, 0
+    """Mean foreground IoU per image, SEG over all held-out cells, and instance matching
+    (IoU > 0.5) summed over the held-out images; all from unet_course.metrics."""
+    from unet_course.metrics import foreground_iou, match_instances, seg_jaccards
+    ious, jaccards, matched, predicted, true, merged, split = [], [], 0, 0, 0, 0, 0
     for pred, label in zip(pred_instances, val_instances):
         ious.append(foreground_iou((pred > 0).astype(np.float32), (label > 0).astype(np.uint8)))
+        jaccards.append(seg_jaccards(pred, label))
         m = match_instances(pred, label)
         matched, predicted, true = matched + m.matched, predicted + m.predicted, true + m.true
         merged, split = merged + m.merged, split + m.split
     precision, recall = matched / max(predicted, 1), matched / max(true, 1)
-    return {"foreground_iou": float(np.mean(ious)), "precision": precision, "recall": recall,
+    return {"foreground_iou": float(np.mean(ious)), "seg": float(np.concatenate(jaccards).mean()),
+            "precision": precision, "recall": recall,
             "f1": 2 * precision * recall / max(precision + recall, 1e-12),
             "merged": merged, "split": split, "cells": true}
 
@@ -167,10 +170,11 @@ def main(argv=None) -> int:
         rows = [row for future in futures for row in future.result()]
     write_csv(rows, args.out)
     print(f"{'model':<20}{'level':>6}{'params':>10}{'steps':>7}{'s/step':>8}{'s/512':>8}"
-          f"{'IoU':>7}{'F1':>7}{'merged':>8}{'split':>7}")
+          f"{'IoU':>7}{'SEG':>7}{'F1':>7}{'merged':>8}{'split':>7}")
     for r in rows:
         print(f"{r['model']:<20}{r['level']:>6}{r['params']:>10}{r['train_steps']:>7}"
               f"{r['cpu_s_per_step']:>8.3f}{r['cpu_s_per_512']:>8.3f}{r['foreground_iou']:>7.3f}"
+              f"{r['seg']:>7.3f}"
               f"{r['f1']:>7.3f}{r['merged']:>8}{r['split']:>7}")
     print(f"wrote {args.out} ({len(rows)} rows, {time.perf_counter() - start:.0f} s wall, "
           f"{args.jobs} parallel jobs of 1 thread, budget {args.budget:g} CPU s per model)")

@@ -258,6 +258,7 @@ def test_compare_transfer_starts_both_runs_alike_but_for_the_weights():
     for run in runs:
         assert run.steps >= 1 and run.curve[0][0] == 0 and len(run.curve) == run.steps + 1
         assert 0 <= run.final["pixel_error"] <= 1 and 0 <= run.final["foreground_iou"] <= 1
+        assert 0 <= run.final["misclassification_rate"] <= 1
     # the caller's model is copied, not fine-tuned in place
     assert all(torch.equal(v, pretrained.state_dict()[k]) for k, v in before.items())
     with pytest.raises(ValueError, match="also held out"):

@@ -37,7 +37,8 @@ def rand_via_skimage(pred_mask, label_mask, self_pairs=True, singletons=True, re
 
 
 def test_references_pass_and_stubs_are_not_implemented(capsys):
-    assert check_pixel_error(pixel_error) and check_pixel_error(metrics.pixel_error)
+    assert check_pixel_error(pixel_error) and check_pixel_error(metrics.misclassification_rate)
+    assert "metrics.misclassification_rate" in capsys.readouterr().out
     assert check_rand_f_score(rand_via_skimage)
     assert "✓ rand_f_score: correct on all" in capsys.readouterr().out
     for check in (check_pixel_error, check_rand_f_score):
@@ -51,11 +52,13 @@ def test_references_pass_and_stubs_are_not_implemented(capsys):
     (lambda p, t: float(np.mean((p > 0.5) != (t == 1))), "0 and 255"),
     (lambda p, t: int(np.count_nonzero((p > 0.5) != (t > 0))), "NUMBER of wrong pixels"),
     (lambda p, t: float(np.mean((p > 0.5) == (t > 0))), "accuracy"),
+    (metrics.pixel_error, "challenge's pixel error (1 - the best F-score"),
 ])
 def test_pixel_error_slips_are_named(wrong, hint, capsys):
     assert not check_pixel_error(wrong)
     out = capsys.readouterr().out
     assert out.startswith("✗ pixel_error on '") and hint in out, out
+    assert "misclassification_rate" in out
 
 
 @pytest.mark.parametrize("slip, hint", [

@@ -2,11 +2,13 @@
 with scikit-image, and a sequential re-implementation of Fiji's warping loop."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import ndimage as ndi
 from skimage.metrics import adapted_rand_error, contingency_table
 
 from unet_course.metrics import (ISBI_THRESHOLDS, ISBI2012_TABLE, CELL_TRACKING_TABLE, SIMPLE_LUT,
-                                 isbi_scores,
+                                 isbi_scores, misclassification_rate, seg_jaccards, seg_score,
                                  cells, classify_mismatches, foreground_iou, iou_per_class,
                                  match_instances, pixel_error, rand_error, rand_f_score,
                                  warp_label, warping_error)
@@ -44,7 +46,8 @@ def test_shifted_boundary_costs_pixels_but_no_topology():
     label[:, 5:7] = 0                       # membrane at x = 5, 6
     pred = np.ones((12, 14), np.float32)
     pred[:, 7:9] = 0                        # same membrane two pixels to the right
-    assert pixel_error(pred, label) == pytest.approx(4 / 14)
+    assert misclassification_rate(pred, label) == pytest.approx(4 / 14)
+    assert pixel_error(pred, label) == pytest.approx(1 - 20 / 24)  # TP 10, FP 2, FN 2 columns
     assert warping_error(pred, label) == 0
     assert warping_error(pred, label, mode="classic") == 0
     assert rand_error(pred, label) > 0      # the Rand error sees the moved pixels
@@ -58,7 +61,8 @@ def test_gap_in_membrane_is_one_merge_pixel():
     assert warp.mismatches.tolist() == [[3, 4]]          # the gap cannot be warped away
     assert KINDS[classify_mismatches(warp.warped, warp.mismatches)[0]] == "merge"
     assert warping_error(pred, label) == pytest.approx(1 / label.size)
-    assert pixel_error(pred, label) == pytest.approx(1 / label.size)
+    assert misclassification_rate(pred, label) == pytest.approx(1 / label.size)
+    assert pixel_error(pred, label) == pytest.approx(1 - 128 / 129)  # TP 64, FP 1: F = 128/129
     assert rand_error(pred, label) > 0.3    # one pixel, half the pairs wrong
 
 
@@ -264,7 +268,8 @@ def test_table_1_is_ranked_by_warping_error_as_the_challenge_did():
 
 # --- errors -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("metric", [pixel_error, foreground_iou, rand_error, warping_error])
+@pytest.mark.parametrize("metric", [pixel_error, misclassification_rate, foreground_iou,
+                                    rand_error, warping_error])
 def test_bad_inputs_are_named(metric):
     label = two_cells()
     with pytest.raises(ValueError, match=r"shape \(8, 9\).*shape \(8, 8\)|\(8, 8\).*\(8, 9\)"):
@@ -281,6 +286,10 @@ def test_bad_inputs_are_named(metric):
 
 def test_other_errors_are_named():
     label = two_cells()
+    with pytest.raises(ValueError, match=r"stack \(N, H, W\) of both"):
+        pixel_error(np.stack([label, label]), label)
+    with pytest.raises(ValueError, match="same, non-zero number"):
+        misclassification_rate([label, label], [label])
     with pytest.raises(ValueError, match="mode"):
         warping_error(label, label, mode="jain")
     with pytest.raises(ValueError, match="thresholds"):
@@ -299,7 +308,10 @@ def test_stack_scores_use_one_threshold_for_all_slices():
     assert per_slice[0]["warping_error"] == warping_error(weak_gap, label) == 0
     assert per_slice[0]["rand_error"] == pytest.approx(rand_error(weak_gap, label))
     assert stack["warping_error"] == 0 and stack["warping_threshold"] == 0.5
-    assert stack["pixel_error"] == pytest.approx(pixel_error(weak_gap, label) / 2)
+    assert stack["misclassification_rate"] == pytest.approx(
+        misclassification_rate(weak_gap, label) / 2)
+    assert (stack["pixel_error"], stack["pixel_threshold"]) == pytest.approx(
+        pixel_error(np.stack([weak_gap, label]), np.stack([label, label]), return_threshold=True))
 
 
 def test_the_random_cases_need_later_passes(monkeypatch):
@@ -329,3 +341,194 @@ def test_a_speck_inside_a_matched_cell_is_not_a_split():
     pred[2, 1] = 5                          # a one-pixel predicted cell inside true cell 1
     m = match_instances(pred, truth)
     assert m.split == 0 and m.matched == 2
+
+
+# --- the ISBI pixel error against a loop-by-loop copy of Fiji's PixelError -----------------
+
+def fiji_thresholds(lo=0.0, hi=0.9, step=0.1):
+    """Fiji's ``for (th = lo; th <= hi; th += step)`` in double precision."""
+    out, th = [], lo
+    while th <= hi:
+        out.append(th)
+        th += step
+    return out
+
+
+def fiji_pixel_error(preds, labels, thresholds):
+    """PixelError.getPrecisionRecallStats(th) per threshold (counts summed over the slices),
+    ClassificationStatistics' F-score, getPrecisionRecallStats(min, max, step)'s best."""
+    best_f, best_th = 0.0, thresholds[0]
+    for th in thresholds:
+        tp = fp = fn = tn = 0
+        for pred, label in zip(preds, labels):
+            # ImageJ's float pixels, compared with a double threshold
+            for lab, prop in zip(np.ravel(label).tolist(),
+                                 np.ravel(pred).astype(np.float32).tolist()):
+                pix1 = 1 if lab > 0 else 0
+                pix2 = 1 if prop > th else 0
+                if pix2 == 1:
+                    if pix1 == 1:
+                        tp += 1
+                    else:
+                        fp += 1
+                elif pix1 == 1:
+                    fn += 1
+                else:
+                    tn += 1
+        precision = 1.0 if fp == 0 else tp / (tp + fp)
+        recall = 1.0 if fn == 0 else tp / (tp + fn)
+        f = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+        if f > best_f:
+            best_f, best_th = f, th
+    return 1.0 - best_f, best_th
+
+
+def soft_map(rng, label, blur=1.5, noise=0.25, scale=1.0, offset=0.0):
+    p = ndi.gaussian_filter(label.astype(float), blur) + noise * rng.normal(size=label.shape)
+    return np.clip(scale * p + offset, 0, 1).astype(np.float32)
+
+
+def test_the_isbi_thresholds_are_fijis_loop():
+    assert ISBI_THRESHOLDS == tuple(fiji_thresholds())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pixel_error_equals_fijis_on_soft_maps(seed):
+    rng = np.random.default_rng(seed)
+    label = blobs(rng, (32, 36)).astype(np.uint8) * 255
+    pred = soft_map(rng, label > 0)
+    expected = fiji_pixel_error([pred], [label], fiji_thresholds())
+    assert pixel_error(pred, label, return_threshold=True) == pytest.approx(expected, abs=1e-12)
+
+
+def test_pixel_error_on_a_biased_map_is_not_the_misclassification_rate():
+    rng = np.random.default_rng(11)
+    label = blobs(rng, (40, 40))
+    pred = soft_map(rng, label, noise=0.1, scale=0.45, offset=0.02)  # cells at p ~ 0.45
+    error, th = pixel_error(pred, label, return_threshold=True)
+    assert (error, th) == pytest.approx(fiji_pixel_error([pred], [label], fiji_thresholds()))
+    assert th != 0.5 and th < 0.4
+    rate = misclassification_rate(pred, label)
+    assert rate == pytest.approx(np.mean((pred > 0.5) != label))
+    assert rate > 3 * error  # the old number (wrong pixels at 0.5) is far from the challenge's
+
+
+def test_pixel_error_of_a_stack_sums_the_counts_with_one_threshold():
+    rng = np.random.default_rng(5)
+    labels = [blobs(rng, (24, 28)) for _ in range(3)]
+    preds = [soft_map(rng, labels[0]), soft_map(rng, labels[1], scale=0.5),
+             soft_map(rng, labels[2], offset=0.4)]               # each slice its own best
+    expected = fiji_pixel_error(preds, labels, fiji_thresholds())
+    assert pixel_error(np.stack(preds), np.stack(labels), return_threshold=True) == \
+        pytest.approx(expected, abs=1e-12)
+    assert pixel_error(preds, labels) == pytest.approx(expected[0], abs=1e-12)   # lists too
+    per_slice = [pixel_error(p, t) for p, t in zip(preds, labels)]
+    assert not np.isclose(np.mean(per_slice), expected[0])        # not a mean over slices
+    per, stack = isbi_scores(preds, labels)
+    assert (stack["pixel_error"], stack["pixel_threshold"]) == pytest.approx(expected)
+    assert [s["pixel_error"] for s in per] == pytest.approx(per_slice)
+
+
+def test_pixel_error_edge_cases_follow_fijis_conventions():
+    empty = np.zeros((6, 7), np.uint8)
+    low = np.full((6, 7), 0.35, np.float32)               # predicts no cell from 0.4 on
+    high = np.full((6, 7), 0.95, np.float32)              # a cell everywhere, at every threshold
+    for pred, label in ((low, empty), (high, empty), (high, empty + 255), (low, empty + 1)):
+        assert pixel_error(pred, label, return_threshold=True) == pytest.approx(
+            fiji_pixel_error([pred], [label], fiji_thresholds()))
+    assert pixel_error(low, empty) == 0      # no cell in the label, none predicted: F = 1
+    assert pixel_error(high, empty) == 1     # F = 0 at every threshold: error 1, first threshold
+    assert pixel_error(high, empty, return_threshold=True)[1] == 0.0
+    # float32(0.3) lies above Fiji's threshold 0.30000000000000004 (compared in double)
+    edge = np.where(two_cells() > 0, 0.3, 0.0).astype(np.float32)
+    th = [ISBI_THRESHOLDS[3]]
+    assert pixel_error(edge, two_cells(), thresholds=th) == 0
+    assert fiji_pixel_error([edge], [two_cells()], th)[0] == 0
+    assert rand_error(edge, two_cells(), thresholds=th) == 0
+    assert warping_error(edge, two_cells(), thresholds=th) == 0
+    assert misclassification_rate(edge, two_cells(), threshold=th[0]) == 0
+
+
+# --- instance matching is one-to-one ------------------------------------------------------
+
+def test_a_cell_cut_into_equal_halves_matches_neither_half():
+    truth, halves = np.array([[1, 1]]), np.array([[1, 2]])    # IoU exactly 0.5 with each
+    m = match_instances(halves, truth)
+    assert (m.matched, m.precision, m.recall, m.f1, m.split) == (0, 0, 0, 0, 1)
+    merged = match_instances(truth, halves)                   # and the other way round
+    assert (merged.matched, merged.precision, merged.recall, merged.merged) == (0, 0, 0, 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pred=arrays(np.int32, (5, 6), elements=st.integers(0, 4)),
+       true=arrays(np.int32, (5, 6), elements=st.integers(0, 4)))
+def test_matching_never_counts_a_cell_twice(pred, true):
+    m = match_instances(pred, true)
+    assert m.precision <= 1 and m.recall <= 1 and m.f1 <= 1
+    assert m.matched <= min(m.predicted, m.true)
+    assert m.split + m.matched <= m.true and m.merged <= m.true
+
+
+# --- SEG, the cell tracking challenge's score, on real nuclei --------------------------------
+
+def nuclei():
+    """Nuclei of scikit-image's immunohistochemistry image (shipped with the package): the
+    haematoxylin channel, smoothed, its top 10 % of pixels, components of 40 pixels or more."""
+    from skimage import color, data
+    h = ndi.gaussian_filter(color.rgb2hed(data.immunohistochemistry())[..., 0], 1.5)
+    found = ndi.label(h > np.percentile(h, 90))[0]
+    sizes = np.bincount(found.ravel())
+    keep = (sizes >= 40) & (np.arange(sizes.size) > 0)
+    return np.where(keep[found], np.cumsum(keep)[found], 0).astype(np.int32)
+
+
+def seg_by_hand(pred, true):
+    """SEG as Ulman et al. 2017 state it, one reference cell at a time."""
+    scores = []
+    for r in range(1, true.max() + 1):
+        cell = true == r
+        if not cell.any():
+            continue
+        j = 0.0
+        for s in np.unique(pred[cell]):
+            inter = np.count_nonzero(cell & (pred == s))
+            if s != 0 and inter > 0.5 * np.count_nonzero(cell):
+                j = inter / np.count_nonzero(cell | (pred == s))
+        scores.append(j)
+    return float(np.mean(scores))
+
+
+def test_seg_score_on_real_nuclei_grown_eroded_merged_and_split():
+    from skimage.segmentation import expand_labels
+    true = nuclei()
+    assert true.max() > 50
+    grown = expand_labels(true, 2)
+    eroded = np.where(ndi.grey_erosion(true, size=3) == true, true, 0)
+    merged = true.copy()
+    a, b = 1, int(true[ndi.binary_dilation(true == 1, iterations=40) & (true > 1)][0])
+    merged[merged == b] = a                                    # two nuclei, one id
+    split = true.copy()
+    big = int(np.argmax(np.bincount(true.ravel())[1:])) + 1
+    ys, xs = np.nonzero(true == big)
+    split[ys[ys > np.median(ys)], xs[ys > np.median(ys)]] = true.max() + 1   # cut in halves
+    assert seg_score(true, true) == 1
+    for pred in (grown, eroded, merged, split):
+        assert seg_score(pred, true) == pytest.approx(seg_by_hand(pred, true), abs=1e-12)
+    assert seg_score(eroded, true) < seg_score(split, true) < 1
+    j = seg_jaccards(merged, true)
+    assert j.size == true.max() and min(j[a - 1], j[b - 1]) < 1    # the larger one may keep > 0.5
+    assert seg_jaccards(split, true)[big - 1] == 0 or np.count_nonzero(split == big) > \
+        0.5 * np.count_nonzero(true == big)
+    assert np.isnan(seg_score(true, np.zeros_like(true)))
+
+
+def test_seg_ignores_extra_predicted_cells_and_differs_from_pooled_iou():
+    true = ndi.label(two_cells())[0]             # cells of 4 x 8 pixels, membrane column 4
+    pred = true.copy()
+    pred[:, 0] = 0                               # the first cell loses a quarter: J = 24 / 32
+    pred[:, 4] = 3                               # a cell predicted on the membrane
+    assert seg_score(pred, true) == pytest.approx((0.75 + 1) / 2)
+    assert foreground_iou(pred > 0, true > 0) == pytest.approx(56 / 72)
+    assert seg_score(pred, np.where(true == 1, 0, true)) == 1      # only annotated cells count
+    pred[:, 1] = 0                               # exactly half left: not more than half, J = 0
+    assert seg_score(pred, true) == pytest.approx(0.5)

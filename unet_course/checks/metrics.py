@@ -1,6 +1,9 @@
-"""Checks for exercise 09: the pixel error and the foreground-restricted Rand F-score (Sec. 4,
-the ISBI 2012 metrics). The references are ``unet_course.metrics`` (tested against
-scikit-image's ``adapted_rand_error``)."""
+"""Checks for exercise 09: the share of wrong pixels and the foreground-restricted Rand F-score
+(Sec. 4, the ISBI 2012 metrics). The references are ``unet_course.metrics``: the exercise's
+``pixel_error`` is the plain misclassification rate at 0.5 (``metrics.misclassification_rate``),
+not the challenge's pixel error (``metrics.pixel_error``: 1 - the best F-score of the cell
+pixels over thresholds); the Rand F-score is tested against scikit-image's
+``adapted_rand_error``."""
 from __future__ import annotations
 
 import numpy as np
@@ -41,8 +44,13 @@ def _label_cases(seed: int = 2012):
     return cases
 
 
+MISCLASSIFICATION = ("the share of wrong pixels at 0.5, as metrics.misclassification_rate; the "
+                     "challenge's pixel error, metrics.pixel_error, is another number")
+
+
 def check_pixel_error(pixel_error) -> CheckResult:
-    """pixel_error(pred, label): share of pixels where (pred > 0.5) differs from (label > 0)."""
+    """pixel_error(pred, label): share of pixels where (pred > 0.5) differs from (label > 0),
+    compared with ``metrics.misclassification_rate`` (not the challenge's ``pixel_error``)."""
     def explain(pred, label):
         def why(expected, actual):
             base = describe_difference(expected, actual)
@@ -57,6 +65,9 @@ def check_pixel_error(pixel_error) -> CheckResult:
                 "(divide by the number of pixels)": np.count_nonzero((pred > 0.5) != (label > 0)),
                 "you returned the share of RIGHT pixels (the accuracy); the error is 1 - that":
                     np.mean((pred > 0.5) == (label > 0)),
+                "you computed the ISBI challenge's pixel error (1 - the best F-score over "
+                "thresholds, metrics.pixel_error); this exercise asks for the plain share of "
+                "wrong pixels at 0.5": metrics.pixel_error(pred, label),
             }
             for hint, value in variants.items():
                 if np.isclose(float(actual), float(value), rtol=1e-6) and not np.isclose(
@@ -65,10 +76,11 @@ def check_pixel_error(pixel_error) -> CheckResult:
             return base
         return why
 
-    return _run("pixel_error", pixel_error, metrics.pixel_error, _label_cases(), explain)
+    return _run("pixel_error", pixel_error, metrics.misclassification_rate, _label_cases(),
+                explain, what=MISCLASSIFICATION)
 
 
-def _run(name, student, reference, cases, explain):
+def _run(name, student, reference, cases, explain, what=None):
     """Compare on every case; a wrong answer names the case and, where it can, the cause."""
     for case_name, pred, label in cases:
         expected = reference(pred, label)
@@ -83,8 +95,10 @@ def _run(name, student, reference, cases, explain):
                                            f"{type(error).__name__}: {error}")
         why = explain(pred, label)(expected, actual)
         if why:
-            return report(False, "failed", f"{name} on '{case_name}': {why}")
-    return report(True, "passed", f"{name}: correct on all {len(cases)} inputs.")
+            return report(False, "failed", f"{name} on '{case_name}': {why}"
+                                           + (f". The reference is {what}." if what else ""))
+    return report(True, "passed", f"{name}: correct on all {len(cases)} inputs"
+                                  + (f" ({what})." if what else "."))
 
 
 def _variant_f(pred_mask, label_mask, *, self_pairs=True, singletons=True, restrict=True,

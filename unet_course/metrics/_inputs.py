@@ -13,6 +13,13 @@ import numpy as np
 ISBI_THRESHOLDS = tuple(float(t) for t in np.cumsum([0.0] + [0.1] * 9))
 
 
+def above(p: np.ndarray, threshold: float) -> np.ndarray:
+    """``p > threshold`` compared in double precision, as Fiji compares its float pixels with
+    a double threshold; numpy 2 would compare float32 pixels with float32(threshold), and a
+    pixel of float32(0.3) would not lie above 0.30000000000000004 as it does in Fiji."""
+    return np.asarray(p).astype(np.float64) > threshold
+
+
 def as_image(array, name: str) -> np.ndarray:
     """A 2-D, non-empty, finite numeric array (bool becomes uint8)."""
     a = np.asarray(array)

@@ -1,10 +1,19 @@
-"""Instance matching: which predicted cell is which true cell (IoU >= 0.5).
+"""Instance metrics: which predicted cell is which true cell (IoU > 0.5), and the cell
+tracking challenge's SEG score (the paper's Table 2).
 
-At IoU > 0.5 a true cell can match at most one predicted cell and vice versa, so the
-matching is unique without any assignment solver. Merges and splits are counted from the
+Matching: a predicted and a true cell match when their IoU is above 0.5 (as the Data Science
+Bowl 2018's "IoU above the threshold"). Above 0.5 a true cell can match at most one predicted
+cell and vice versa (two disjoint cells cannot both cover more than half of it), so the
+matching is one-to-one without any assignment solver; at exactly 0.5 it would not be (a cell
+cut into two equal halves has IoU 0.5 with each). Merges and splits are counted from the
 overlaps: a predicted cell that covers most of two or more true cells merged them; a true cell
 of which two or more predicted cells lie mostly inside, and that no predicted cell matches,
 was split.
+
+SEG (Maska et al., Bioinformatics 2014; Ulman et al., Nature Methods 2017): for each reference
+cell R, the predicted cell S with |R & S| > 0.5 |R| (at most one) gives J = |R & S| / |R | S|,
+no such S gives 0; SEG is the mean of J over the reference cells. Predicted cells that match
+no reference cell cost nothing (the challenge's references may annotate only some cells).
 """
 from __future__ import annotations
 
@@ -14,7 +23,7 @@ import numpy as np
 
 from ._inputs import as_image, same_shape
 
-__all__ = ["InstanceMatch", "match_instances"]
+__all__ = ["InstanceMatch", "match_instances", "seg_jaccards", "seg_score"]
 
 
 class InstanceMatch(NamedTuple):
@@ -38,12 +47,8 @@ def _instances(a, name):
     return a
 
 
-def match_instances(pred_instances, true_instances, iou_threshold: float = 0.5) -> InstanceMatch:
-    """Match predicted to true cells at IoU >= ``iou_threshold`` (default 0.5, >= 0.5 needed
-    for a unique matching). Both inputs: integer labelings, 0 = background."""
-    if not 0.5 <= iou_threshold <= 1:
-        raise ValueError(f"iou_threshold must be in [0.5, 1] for a unique matching; got "
-                         f"{iou_threshold!r}")
+def _overlaps(pred_instances, true_instances):
+    """(overlap (true x predicted cells), true cell sizes, predicted cell sizes), floats."""
     p, t = _instances(pred_instances, "pred_instances"), _instances(true_instances, "true_instances")
     same_shape(p, t)
     p_ids, p_inv = np.unique(p.ravel(), return_inverse=True)
@@ -51,14 +56,21 @@ def match_instances(pred_instances, true_instances, iou_threshold: float = 0.5) 
     joint = np.bincount(t_inv * p_ids.size + p_inv,
                         minlength=t_ids.size * p_ids.size).reshape(t_ids.size, p_ids.size)
     tk, pk = t_ids != 0, p_ids != 0
-    overlap = joint[np.ix_(tk, pk)].astype(float)
-    t_size, p_size = joint.sum(1)[tk].astype(float), joint.sum(0)[pk].astype(float)
+    return (joint[np.ix_(tk, pk)].astype(float), joint.sum(1)[tk].astype(float),
+            joint.sum(0)[pk].astype(float))
+
+
+def match_instances(pred_instances, true_instances, iou_threshold: float = 0.5) -> InstanceMatch:
+    """Match predicted to true cells at IoU > ``iou_threshold`` (default 0.5; 0.5 or more
+    keeps the matching one-to-one). Both inputs: integer labelings, 0 = background."""
+    if not 0.5 <= iou_threshold < 1:
+        raise ValueError(f"iou_threshold must be in [0.5, 1) for a one-to-one matching (cells "
+                         f"match when IoU > iou_threshold); got {iou_threshold!r}")
+    overlap, t_size, p_size = _overlaps(pred_instances, true_instances)
     iou = overlap / (t_size[:, None] + p_size[None, :] - overlap) if overlap.size else overlap
-    good = iou >= iou_threshold
-    if iou_threshold == 0.5:  # IoU == 0.5 exactly can tie; keep the best per row and column
-        good &= (iou == iou.max(1, keepdims=True, initial=0)) & (iou == iou.max(0, keepdims=True, initial=0))
+    good = iou > iou_threshold
     matched = int(good.sum())
-    n_p, n_t = int(pk.sum()), int(tk.sum())
+    n_p, n_t = p_size.size, t_size.size
     precision = matched / n_p if n_p else float(n_t == 0)
     recall = matched / n_t if n_t else float(n_p == 0)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -70,3 +82,22 @@ def match_instances(pred_instances, true_instances, iou_threshold: float = 0.5) 
     split = int(((mostly_in_true.sum(1) >= 2) & ~good.any(1)).sum()) if overlap.size else 0
     return InstanceMatch(float(precision), float(recall), float(f1), mean_iou, matched, n_p,
                          n_t, merged, split)
+
+
+def seg_jaccards(pred_instances, true_instances) -> np.ndarray:
+    """SEG's J of every reference cell (in the order of its id): IoU with the predicted cell
+    covering more than half of it, 0 if none does. Concatenate these over images for the
+    SEG of a data set (the challenge's mean over all reference cells)."""
+    overlap, t_size, p_size = _overlaps(pred_instances, true_instances)
+    if not overlap.size:
+        return np.zeros(t_size.size)
+    covers = overlap > 0.5 * t_size[:, None]                # at most one per row
+    iou = overlap / (t_size[:, None] + p_size[None, :] - overlap)
+    return np.where(covers, iou, 0.0).max(axis=1)
+
+
+def seg_score(pred_instances, true_instances) -> float:
+    """The cell tracking challenge's SEG: mean over the reference cells of ``seg_jaccards``;
+    NaN when the reference has no cell (SEG is undefined there)."""
+    j = seg_jaccards(pred_instances, true_instances)
+    return float(j.mean()) if j.size else float("nan")

@@ -2,8 +2,11 @@
 
 Only rows checked against the paper are here; each row names its source. The ISBI 2012
 numbers were computed by the challenge organisers on the hidden test stack (30 slices) with
-the definitions in ``rand`` and ``warping`` (Rand error: 1 - best foreground-restricted Rand
-F-score; warping error: minimum splits-and-mergers). Lower is better for all three.
+the definitions in ``pixel``, ``rand`` and ``warping`` (pixel error: 1 - best F-score of the
+cell pixels; Rand error: 1 - best foreground-restricted Rand F-score; warping error: minimum
+splits-and-mergers). Lower is better for all three. Table 2's "IoU" is the cell tracking
+challenge's SEG score (``instances.seg_score``: the mean over the reference cells of the IoU
+with the predicted cell covering more than half of each), not the pooled ``foreground_iou``.
 """
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ ISBI2012_TABLE = (
      "pixel_error": 0.1027, "source": _T1},
 )
 
-# Table 2: segmentation results (IoU) on the ISBI cell tracking challenge 2015.
+# Table 2: segmentation results (IoU) on the ISBI cell tracking challenge 2015: the challenge's
+# SEG measure (seg_score), higher is better.
 CELL_TRACKING_TABLE = (
     {"method": "u-net (2015)", "PhC-U373": 0.9203, "DIC-HeLa": 0.7756,
      "source": PAPER + ", Table 2"},

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._inputs import ISBI_THRESHOLDS, as_image, pair
+from ._inputs import ISBI_THRESHOLDS, above, as_image, pair
 
 __all__ = ["RandScore", "rand_f_score", "rand_pair_sums", "f_score_from_sums", "rand_error", "cells"]
 
@@ -90,7 +90,7 @@ def rand_error(pred, label, thresholds=ISBI_THRESHOLDS, return_threshold: bool =
         raise ValueError("label has no cell pixel: the Rand error is undefined")
     best, best_th = -1.0, None
     for th in _thresholds(thresholds):
-        f = rand_f_score(cells(p > th), true_cells).f_score
+        f = rand_f_score(cells(above(p, th)), true_cells).f_score
         if f > best:
             best, best_th = f, th
     error = 1.0 - best

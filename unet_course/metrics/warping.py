@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._inputs import ISBI_THRESHOLDS, pair
+from ._inputs import ISBI_THRESHOLDS, above, pair
 from .rand import FOUR, _thresholds
 
 __all__ = ["warping_error", "warp_label", "classify_mismatches", "SIMPLE_LUT", "KINDS"]
@@ -139,7 +139,7 @@ def warp_label(pred, label, threshold: float = 0.5) -> Warp:
     th = _thresholds([threshold])[0]
     h, w = p.shape
     src = np.pad(t, 1).astype(np.uint8).ravel()
-    tgt = np.pad(p > th, 1).astype(np.uint8).ravel()
+    tgt = np.pad(above(p, th), 1).astype(np.uint8).ravel()
     z = np.pad(np.abs(p.astype(np.float64) - th).astype(np.float32), 1).ravel()
     offsets = np.array([dy * (w + 2) + dx for dy, dx in _NEIGHBOURS])
     mism = np.flatnonzero(src != tgt)
@@ -150,7 +150,7 @@ def warp_label(pred, label, threshold: float = 0.5) -> Warp:
         if flipped.any():
             _later_passes(src, order, flipped, offsets)
     warped = src.reshape(h + 2, w + 2)[1:-1, 1:-1].astype(bool)
-    target = p > th
+    target = above(p, th)
     return Warp(warped, target, np.argwhere(warped != target))
 
 
