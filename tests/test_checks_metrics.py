@@ -5,14 +5,14 @@ from scipy import ndimage as ndi
 from skimage.metrics import adapted_rand_error
 
 from unet_course import metrics
-from unet_course.checks import check_pixel_error, check_rand_f_score
+from unet_course.checks import check_misclassification_rate, check_rand_f_score
 
 
 def stub(*args):
     raise NotImplementedError("Exercise: write the body of stub")
 
 
-def pixel_error(pred, label):
+def misclassification_rate(pred, label):
     return float(np.mean((pred > 0.5) != (label > 0)))
 
 
@@ -37,11 +37,11 @@ def rand_via_skimage(pred_mask, label_mask, self_pairs=True, singletons=True, re
 
 
 def test_references_pass_and_stubs_are_not_implemented(capsys):
-    assert check_pixel_error(pixel_error) and check_pixel_error(metrics.misclassification_rate)
+    assert check_misclassification_rate(misclassification_rate) and check_misclassification_rate(metrics.misclassification_rate)
     assert "metrics.misclassification_rate" in capsys.readouterr().out
     assert check_rand_f_score(rand_via_skimage)
     assert "✓ rand_f_score: correct on all" in capsys.readouterr().out
-    for check in (check_pixel_error, check_rand_f_score):
+    for check in (check_misclassification_rate, check_rand_f_score):
         result = check(stub)
         assert result.status == "not implemented"
         assert "not implemented yet" in capsys.readouterr().out
@@ -54,10 +54,10 @@ def test_references_pass_and_stubs_are_not_implemented(capsys):
     (lambda p, t: float(np.mean((p > 0.5) == (t > 0))), "accuracy"),
     (metrics.pixel_error, "challenge's pixel error (1 - the best F-score"),
 ])
-def test_pixel_error_slips_are_named(wrong, hint, capsys):
-    assert not check_pixel_error(wrong)
+def test_misclassification_slips_are_named(wrong, hint, capsys):
+    assert not check_misclassification_rate(wrong)
     out = capsys.readouterr().out
-    assert out.startswith("✗ pixel_error on '") and hint in out, out
+    assert out.startswith("✗ misclassification_rate on '") and hint in out, out
     assert "misclassification_rate" in out
 
 

@@ -1,6 +1,6 @@
 """Checks for exercise 09: the share of wrong pixels and the foreground-restricted Rand F-score
 (Sec. 4, the ISBI 2012 metrics). The references are ``unet_course.metrics``: the exercise's
-``pixel_error`` is the plain misclassification rate at 0.5 (``metrics.misclassification_rate``),
+``misclassification_rate`` is the plain share of wrong pixels at 0.5 (``metrics.misclassification_rate``),
 not the challenge's pixel error (``metrics.pixel_error``: 1 - the best F-score of the cell
 pixels over thresholds); the Rand F-score is tested against scikit-image's
 ``adapted_rand_error``."""
@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 from .. import metrics
 from .core import NOT_IMPLEMENTED, CheckResult, describe_difference, report, short
 
-__all__ = ["check_pixel_error", "check_rand_f_score"]
+__all__ = ["check_misclassification_rate", "check_rand_f_score"]
 
 
 def _cells(rng, shape, level=0.0, sigma=2.0):
@@ -48,8 +48,8 @@ MISCLASSIFICATION = ("the share of wrong pixels at 0.5, as metrics.misclassifica
                      "challenge's pixel error, metrics.pixel_error, is another number")
 
 
-def check_pixel_error(pixel_error) -> CheckResult:
-    """pixel_error(pred, label): share of pixels where (pred > 0.5) differs from (label > 0),
+def check_misclassification_rate(misclassification_rate) -> CheckResult:
+    """misclassification_rate(pred, label): share of pixels where (pred > 0.5) differs from (label > 0),
     compared with ``metrics.misclassification_rate`` (not the challenge's ``pixel_error``)."""
     def explain(pred, label):
         def why(expected, actual):
@@ -61,7 +61,7 @@ def check_pixel_error(pixel_error) -> CheckResult:
                 "not above the threshold (use pred > 0.5)": np.mean((pred >= 0.5) != (label > 0)),
                 "you compared the label with 1; ISBI labels are 0 and 255, a cell is label > 0":
                     np.mean((pred > 0.5) != (label == 1)),
-                "you returned the NUMBER of wrong pixels; the pixel error is their share "
+                "you returned the NUMBER of wrong pixels; the rate is their share "
                 "(divide by the number of pixels)": np.count_nonzero((pred > 0.5) != (label > 0)),
                 "you returned the share of RIGHT pixels (the accuracy); the error is 1 - that":
                     np.mean((pred > 0.5) == (label > 0)),
@@ -76,7 +76,7 @@ def check_pixel_error(pixel_error) -> CheckResult:
             return base
         return why
 
-    return _run("pixel_error", pixel_error, metrics.misclassification_rate, _label_cases(),
+    return _run("misclassification_rate", misclassification_rate, metrics.misclassification_rate, _label_cases(),
                 explain, what=MISCLASSIFICATION)
 
 
