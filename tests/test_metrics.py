@@ -532,3 +532,22 @@ def test_seg_ignores_extra_predicted_cells_and_differs_from_pooled_iou():
     assert seg_score(pred, np.where(true == 1, 0, true)) == 1      # only annotated cells count
     pred[:, 1] = 0                               # exactly half left: not more than half, J = 0
     assert seg_score(pred, true) == pytest.approx(0.5)
+
+
+def test_merges_and_splits_names_the_cells_match_instances_counts():
+    from unet_course.metrics import match_instances, merges_and_splits
+    true = np.zeros((12, 30), np.int32)
+    true[1:5, 1:5], true[1:5, 6:10] = 1, 2          # two touching cells ...
+    true[6:11, 12:28] = 3                            # ... and one long cell
+    pred = np.zeros_like(true)
+    pred[1:5, 1:10] = 7                              # merges 1 and 2
+    pred[6:11, 12:19], pred[6:11, 21:28] = 8, 9      # splits 3 in two
+    pred[2, 2] = 0
+    found = merges_and_splits(pred, true)
+    assert found.merged_pred.tolist() == [7] and found.merged_true.tolist() == [1, 2]
+    assert found.split_true.tolist() == [3]
+    m = match_instances(pred, true)
+    assert (m.merged, m.split) == (len(found.merged_true), len(found.split_true)) == (2, 1)
+    speck = true.copy()
+    speck[7, 14] = 5                                 # a speck inside a matched cell: no split
+    assert merges_and_splits(speck, true).split_true.size == 0

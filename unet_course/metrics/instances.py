@@ -23,7 +23,8 @@ import numpy as np
 
 from ._inputs import as_image, same_shape
 
-__all__ = ["InstanceMatch", "match_instances", "seg_jaccards", "seg_score"]
+__all__ = ["InstanceMatch", "MergesAndSplits", "match_instances", "merges_and_splits",
+           "seg_jaccards", "seg_score"]
 
 
 class InstanceMatch(NamedTuple):
@@ -47,8 +48,15 @@ def _instances(a, name):
     return a
 
 
-def _overlaps(pred_instances, true_instances):
-    """(overlap (true x predicted cells), true cell sizes, predicted cell sizes), floats."""
+class MergesAndSplits(NamedTuple):
+    merged_pred: np.ndarray  # ids of predicted cells that cover most of >= 2 true cells
+    merged_true: np.ndarray  # ids of the true cells inside them (``InstanceMatch.merged`` counts these)
+    split_true: np.ndarray   # ids of unmatched true cells with >= 2 predicted cells mostly inside
+
+
+def _overlaps(pred_instances, true_instances, ids: bool = False):
+    """(overlap (true x predicted cells), true cell sizes, predicted cell sizes), floats;
+    with ``ids`` also (true ids, predicted ids) of the rows and columns."""
     p, t = _instances(pred_instances, "pred_instances"), _instances(true_instances, "true_instances")
     same_shape(p, t)
     p_ids, p_inv = np.unique(p.ravel(), return_inverse=True)
@@ -56,16 +64,44 @@ def _overlaps(pred_instances, true_instances):
     joint = np.bincount(t_inv * p_ids.size + p_inv,
                         minlength=t_ids.size * p_ids.size).reshape(t_ids.size, p_ids.size)
     tk, pk = t_ids != 0, p_ids != 0
-    return (joint[np.ix_(tk, pk)].astype(float), joint.sum(1)[tk].astype(float),
-            joint.sum(0)[pk].astype(float))
+    sizes = (joint[np.ix_(tk, pk)].astype(float), joint.sum(1)[tk].astype(float),
+             joint.sum(0)[pk].astype(float))
+    return sizes + (t_ids[tk], p_ids[pk]) if ids else sizes
+
+
+def _check_iou(iou_threshold: float) -> None:
+    if not 0.5 <= iou_threshold < 1:
+        raise ValueError(f"iou_threshold must be in [0.5, 1) for a one-to-one matching (cells "
+                         f"match when IoU > iou_threshold); got {iou_threshold!r}")
+
+
+def _merge_split(overlap, t_size, p_size, good):
+    """Boolean (merged predicted cells, true cells in them, split true cells) from overlaps."""
+    if not overlap.size:
+        return np.zeros(p_size.size, bool), np.zeros(t_size.size, bool), np.zeros(t_size.size, bool)
+    mostly_in_pred = overlap > 0.5 * t_size[:, None]       # true cell mostly inside pred cell
+    merged_pred = mostly_in_pred.sum(0) >= 2
+    merged_true = mostly_in_pred[:, merged_pred].any(1)
+    mostly_in_true = overlap > 0.5 * p_size[None, :]       # pred cell mostly inside true cell
+    # a true cell matched by one predicted cell is not split by a speck inside it
+    split_true = (mostly_in_true.sum(1) >= 2) & ~good.any(1)
+    return merged_pred, merged_true, split_true
+
+
+def merges_and_splits(pred_instances, true_instances, iou_threshold: float = 0.5) -> MergesAndSplits:
+    """Which cells ``match_instances`` counts as merged and split (ids, e.g. to draw them):
+    the ONE definition that lesson 07's picture and the counts share."""
+    _check_iou(iou_threshold)
+    overlap, t_size, p_size, t_ids, p_ids = _overlaps(pred_instances, true_instances, ids=True)
+    iou = overlap / (t_size[:, None] + p_size[None, :] - overlap) if overlap.size else overlap
+    mp, mt, st = _merge_split(overlap, t_size, p_size, iou > iou_threshold)
+    return MergesAndSplits(p_ids[mp], t_ids[mt], t_ids[st])
 
 
 def match_instances(pred_instances, true_instances, iou_threshold: float = 0.5) -> InstanceMatch:
     """Match predicted to true cells at IoU > ``iou_threshold`` (default 0.5; 0.5 or more
     keeps the matching one-to-one). Both inputs: integer labelings, 0 = background."""
-    if not 0.5 <= iou_threshold < 1:
-        raise ValueError(f"iou_threshold must be in [0.5, 1) for a one-to-one matching (cells "
-                         f"match when IoU > iou_threshold); got {iou_threshold!r}")
+    _check_iou(iou_threshold)
     overlap, t_size, p_size = _overlaps(pred_instances, true_instances)
     iou = overlap / (t_size[:, None] + p_size[None, :] - overlap) if overlap.size else overlap
     good = iou > iou_threshold
@@ -75,11 +111,8 @@ def match_instances(pred_instances, true_instances, iou_threshold: float = 0.5) 
     recall = matched / n_t if n_t else float(n_p == 0)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     mean_iou = float(iou[good].mean()) if matched else float("nan")
-    mostly_in_pred = overlap > 0.5 * t_size[:, None]       # true cell mostly inside pred cell
-    merged = int(mostly_in_pred[:, mostly_in_pred.sum(0) >= 2].any(1).sum()) if overlap.size else 0
-    mostly_in_true = overlap > 0.5 * p_size[None, :]       # pred cell mostly inside true cell
-    # a true cell matched by one predicted cell is not split by a speck inside it
-    split = int(((mostly_in_true.sum(1) >= 2) & ~good.any(1)).sum()) if overlap.size else 0
+    _, merged_true, split_true = _merge_split(overlap, t_size, p_size, good)
+    merged, split = int(merged_true.sum()), int(split_true.sum())
     return InstanceMatch(float(precision), float(recall), float(f1), mean_iou, matched, n_p,
                          n_t, merged, split)
 
