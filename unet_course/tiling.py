@@ -272,9 +272,10 @@ def predict_tiled(model, image, tile_size=None, batch_size: int = 4, tta=False,
                   exact: bool = True, shift: int = 0, _cut=mirrored_window) -> np.ndarray:
     """Predict an image of any size by overlapping, mirror-extended tiles (Sec. 2, Fig. 2).
 
-    image: (H, W) or (C, H, W) in [0, 1]; tile_size: input tile side or (h, w) (None: see
-    ``default_tile_size``); batch_size: tiles per forward pass (bounds the memory); tta: False,
-    True/"d4" (8 flips and rotations) or "flips" (4); output: "probabilities" (soft-max over
+    image: (H, W) or (C, H, W), normalised by the model's rule first (``_as_input``); tile_size:
+    input tile side or (h, w) (None: see ``default_tile_size``); batch_size: tiles per forward
+    pass (bounds the memory); tta: False, True/"d4" (8 flips and rotations) or "flips" (4);
+    output: "probabilities" (soft-max over
     classes, the default) or "logits"; progress: None (a tqdm bar when there are more than 16
     tiles), True or False; device: where the model runs (None: where its weights are; a device
     moves the model there); step, exact, shift: see ``plan_tiles``.
