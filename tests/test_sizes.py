@@ -106,3 +106,72 @@ def test_size_path_structure():
     ops = [l.op for l in path]
     assert ops.count("conv 3x3") == 18 and ops.count("max-pool 2x2") == 4
     assert ops.count("up-conv 2x2") == 4 and ops[-1] == "conv 1x1"
+
+
+# ------------------------------------------------------------------ closed form = the old scans
+
+def _reference_walk(n, depth):
+    """The layer-by-layer walk, written again here: (output size, None) or (None, reason)."""
+    for level in range(depth + 1):
+        for _ in range(2):
+            n -= 2
+            if n < 1:
+                return None, f"the feature map shrinks to nothing at level {level} of the contracting path"
+        if level == depth:
+            break
+        if n % 2:
+            return None, f"the 2x2 max-pool at level {level} would get an odd size ({n})"
+        n //= 2
+    for level in range(depth - 1, -1, -1):
+        n *= 2
+        for _ in range(2):
+            n -= 2
+            if n < 1:
+                return None, f"the feature map shrinks to nothing at level {level} of the expanding path"
+    return n, None
+
+
+LIMIT = 2000
+
+
+@pytest.mark.parametrize("depth", range(0, 7))
+def test_closed_form_equals_the_old_size_by_size_scans(depth):
+    """Every public function of sizes against the scanning implementation it replaced (walk
+    each size, scan for the nearest valid ones), on every size up to 2000: same results, same
+    error messages."""
+    top = LIMIT + sizes.total_shrink(depth) + 2 ** (depth + 1)
+    walked = {n: _reference_walk(n, depth) for n in range(1, top + 1)}
+    valid = [n for n in range(1, top + 1) if walked[n][0] is not None]
+    assert sizes.smallest_valid_input_size(depth) == valid[0]
+    assert sizes.valid_input_sizes(1, LIMIT, depth) == [n for n in valid if n <= LIMIT]
+    shrink = sizes.total_shrink(depth)
+    for n in range(1, LIMIT + 1):
+        out, why = walked[n]
+        below = max((m for m in valid if m < n), default=None)
+        above = min(m for m in valid if m > n)
+        assert sizes.nearest_valid_input_sizes(n, depth) == (below, above), n
+        assert sizes.valid_input_size_at_least(n, depth) == min(m for m in valid if m >= n)
+        assert sizes.is_valid_input_size(n, depth) == (out is not None), n
+        if out is not None:
+            assert sizes.output_size(n, depth) == out == n - shrink
+            assert sizes.size_path(n, depth)[-1].size == out
+        else:
+            nearest = f"{below} and {above}" if below else f"{above} (the smallest valid size)"
+            message = (f"input size {n} is not valid for a depth-{depth} U-Net with valid "
+                       f"convolutions: {why}. Nearest valid input sizes: {nearest}.")
+            for fn in (sizes.output_size, sizes.size_path):
+                with pytest.raises(ValueError) as error:
+                    fn(n, depth)
+                assert str(error.value) == message
+        if n + shrink in valid:
+            assert sizes.input_size_for(n, depth) == n + shrink
+        else:
+            m = n + shrink
+            outs = [walked[k][0] for k in (max((v for v in valid if v < m), default=None),
+                                           min(v for v in valid if v > m)) if k]
+            with pytest.raises(ValueError) as error:
+                sizes.input_size_for(n, depth)
+            assert str(error.value) == (f"no input size gives an output of {n} at depth {depth}; "
+                                        f"nearest possible output sizes: "
+                                        f"{' and '.join(map(str, outs))}.")
+

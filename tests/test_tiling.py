@@ -302,3 +302,68 @@ def test_a_grid_moved_by_a_multiple_of_16_stays_exact(model):
     assert np.abs(predict_tiled(model, image, 236, shift=5, exact=False) - ref).max() > 1e-3
     with pytest.raises(ValueError, match="shift 5 is not a multiple"):
         predict_tiled(model, image, 236, shift=5)
+
+
+# --------------------------------------------------------------------------- fixed costs (issue 24)
+
+def _scanned_tile(model, n_pixels, margin):
+    """The old size-by-size search: the smallest input whose output covers n_pixels and holds
+    one pooling step."""
+    n = n_pixels + 2 * margin
+    while True:
+        try:
+            model.output_size(n)
+            if n - 2 * margin >= 2 ** model.depth:
+                return n
+        except ValueError:
+            pass
+        n += 1
+
+
+@pytest.mark.parametrize("depth, padding", [(d, p) for d in range(1, 6) for p in ("valid", "same")])
+def test_tile_sizes_in_closed_form_equal_the_old_scans(depth, padding):
+    from unet_course.tiling import _covering_tile
+    model = UNet(depth=depth, padding=padding, base_channels=2)
+    margin = context_margin(model)
+    if padding == "valid":
+        smallest = _scanned_tile(model, 1, 0)  # no margin: the smallest valid input
+        assert margin == (smallest - model.output_size(smallest)) // 2 == total_shrink(depth) // 2
+    for n_pixels in range(1, 400):
+        assert _covering_tile(model, n_pixels, margin) == _scanned_tile(model, n_pixels, margin)
+    big = plan_tiles(model, (3000, 700))
+    assert all(model.output_size(n) - 2 * (margin if padding == "same" else 0) >= 2 ** depth
+               for n in big.tile_in)
+
+
+def test_no_size_walks_when_predicting(monkeypatch):
+    """Planning and predicting use the closed form: the layer-by-layer size walk (which every
+    invalid size used to pay, with a scan for the nearest valid sizes in its error) never runs."""
+    from unet_course import sizes
+    walks = []
+    real_walk = sizes._walk
+    monkeypatch.setattr(sizes, "_walk", lambda n, depth: walks.append(n) or real_walk(n, depth))
+    model = tiny()
+    image = np.random.default_rng(12).random((40, 70), dtype=np.float32)
+    predict_tiled(model, image), predict_whole(model, image), plan_tiles(model, (5000, 300))
+    context_margin(model)
+    assert walks == []
+    with pytest.raises(ValueError, match="Nearest valid input sizes: 236 and 252"):
+        plan_tiles(model, (50, 50), 250)  # the error still says which layer fails
+    assert walks == [250]
+
+
+def test_each_module_keeps_its_own_mode():
+    """predict_tiled runs every module in eval mode and then restores each module's own mode
+    (a model in training with its drop-out switched off keeps it off)."""
+    model = tiny()
+    model.train()
+    model.contracting.dropout.eval()
+    image = np.random.default_rng(13).random((30, 30), dtype=np.float32)
+    seen = []
+    hook = model.contracting.register_forward_hook(
+        lambda module, args, out: seen.append([m.training for m in model.modules()]))
+    predict_tiled(model, image)
+    hook.remove()
+    assert seen and not any(seen[0])
+    assert [m.training for m in model.modules()] == [m is not model.contracting.dropout
+                                                     for m in model.modules()]

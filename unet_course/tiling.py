@@ -81,12 +81,14 @@ def _grid(model) -> int:
     return 2 ** model.depth
 
 
-def _is_valid(model, n: int) -> bool:
-    try:
-        model.output_size(n)
-        return True
-    except ValueError:
-        return False
+def _valid_at_least(model, n: int) -> int:
+    """The smallest input size >= n that the model takes, in closed form (lesson 01): for valid
+    convs n = 2^d k + 4 (2^d - 1) from ``sizes.smallest_valid_input_size`` on (188, 204, ... at
+    depth 4); for padding="same" the multiples of 2^d."""
+    if model.padding == "valid":
+        return sizes.valid_input_size_at_least(n, model.depth)
+    g = _grid(model)
+    return max(-(-n // g) * g, g)
 
 
 def context_margin(model) -> int:
@@ -97,7 +99,7 @@ def context_margin(model) -> int:
     to one side (measured with gradients: 92 to 107 at depth 4); we take total_shrink / 2 + 2**depth."""
     if model.padding != "valid":
         return sizes.total_shrink(model.depth) // 2 + _grid(model)
-    n = next(n for n in range(1, 64 * _grid(model) + 1000) if _is_valid(model, n))
+    n = sizes.smallest_valid_input_size(model.depth)  # 188 at depth 4
     return (n - model.output_size(n)) // 2
 
 
@@ -106,18 +108,21 @@ def _check_tile(model, n: int, margin: int) -> int:
     model.output_size(n)  # raises the sizes module's error naming the nearest valid sizes
     out, g = n - 2 * margin, _grid(model)
     if out < g:
-        bigger = next(m for m in range(n + 1, n + 8 * g + 2 * margin) if _is_valid(model, m)
-                      and m - 2 * margin >= g)
+        bigger = _valid_at_least(model, max(n + 1, 2 * margin + g))
         raise ValueError(f"tile size {n} leaves an output tile of {out} pixel(s), smaller than "
                          f"the pooling grid of {g} pixels the tile step must keep; use a tile "
                          f"of {bigger} or more")
     return out
 
 
+def _axis_count(n: int, tile_out: int, step: int) -> int:
+    """How many output tiles, `step` apart, cover an n-pixel axis."""
+    return 1 if n <= tile_out else -(-(n - tile_out) // step) + 1
+
+
 def _axis_starts(n: int, tile_out: int, step: int) -> list[int]:
     """0, step, 2 step, ... until the last output tile reaches the end of an n-pixel axis."""
-    count = 1 if n <= tile_out else math.ceil((n - tile_out) / step) + 1
-    return [k * step for k in range(count)]
+    return [k * step for k in range(_axis_count(n, tile_out, step))]
 
 
 def tile_grid(image_shape, tile_out, step) -> list[tuple[int, int]]:
@@ -143,10 +148,10 @@ def _cheapest_tile(model, n_pixels: int, margin: int, largest: int) -> int:
     """The input tile size (valid for the model, <= largest) with the least work along one axis:
     number of tiles x tile size. One tile when the image fits into one."""
     g, best = _grid(model), None
-    n = next(n for n in range(2 * margin + g, 2 * margin + 64 * g) if _is_valid(model, n))
+    n = _valid_at_least(model, 2 * margin + g)  # the smallest tile whose output holds a step
     while True:
         out = n - 2 * margin
-        cost = len(_axis_starts(n_pixels, out, out // g * g)) * n
+        cost = _axis_count(n_pixels, out, out // g * g) * n
         if best is None or cost < best[0]:
             best = (cost, n)
         if out >= n_pixels or n + g > max(largest, best[1]):
@@ -267,9 +272,10 @@ def predict_tiled(model, image, tile_size=None, batch_size: int = 4, tta=False,
                   exact: bool = True, shift: int = 0, _cut=mirrored_window) -> np.ndarray:
     """Predict an image of any size by overlapping, mirror-extended tiles (Sec. 2, Fig. 2).
 
-    image: (H, W) or (C, H, W) in [0, 1]; tile_size: input tile side or (h, w) (None: see
-    ``default_tile_size``); batch_size: tiles per forward pass (bounds the memory); tta: False,
-    True/"d4" (8 flips and rotations) or "flips" (4); output: "probabilities" (soft-max over
+    image: (H, W) or (C, H, W), normalised by the model's rule first (``_as_input``); tile_size:
+    input tile side or (h, w) (None: see ``default_tile_size``); batch_size: tiles per forward
+    pass (bounds the memory); tta: False, True/"d4" (8 flips and rotations) or "flips" (4);
+    output: "probabilities" (soft-max over
     classes, the default) or "logits"; progress: None (a tqdm bar when there are more than 16
     tiles), True or False; device: where the model runs (None: where its weights are; a device
     moves the model there); step, exact, shift: see ``plan_tiles``.
@@ -292,8 +298,9 @@ def predict_tiled(model, image, tile_size=None, batch_size: int = 4, tta=False,
     if progress or (progress is None and total > 16):
         from tqdm.auto import tqdm
         bar = tqdm(total=total, desc="tiles", unit="tile")
-    was_training = model.training
-    model.eval()
+    training = [m for m in model.modules() if m.training]  # usually none: no eval() to undo
+    if training:
+        model.eval()
     try:
         with torch.inference_mode():
             result = None
@@ -301,19 +308,18 @@ def predict_tiled(model, image, tile_size=None, batch_size: int = 4, tta=False,
                 y = _run_plan(model, _forward_t(x, k, flip), plans[shape], int(batch_size),
                               output == "probabilities", device, bar, _cut)
                 y = _inverse_t(y, k, flip)
-                result = y.copy() if result is None else result + y
+                result = y if result is None else result + y
     finally:
-        model.train(was_training)
+        for m in training:  # each module back in the mode it had
+            m.training = True
         if bar is not None:
             bar.close()
-    return result / len(transforms) if len(transforms) > 1 else result
+    return result / len(transforms) if len(transforms) > 1 else np.ascontiguousarray(result)
 
 
 def _covering_tile(model, n_pixels: int, margin: int) -> int:
-    n = n_pixels + 2 * margin
-    while not _is_valid(model, n) or n - 2 * margin < _grid(model):
-        n += 1
-    return n
+    """The smallest input tile whose output covers n_pixels (and holds one step of 2^depth)."""
+    return _valid_at_least(model, max(n_pixels, _grid(model)) + 2 * margin)
 
 
 def predict_whole(model, image, output: str = "probabilities", device=None) -> np.ndarray:

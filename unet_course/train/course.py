@@ -5,6 +5,10 @@ loaded from a cache folder: the environment variable ``UNET_COURSE_CACHE`` (the 
 points it at one temporary folder per test run), else ``~/.cache/unet_course``. A file lock
 makes two notebooks that ask at the same time train it once: the second waits, then loads.
 The file name carries a hash of the settings, so changing them trains a new model.
+
+Training says what it does before it starts (the settings and the cache file), shows a
+progress bar, times its first steps on this machine and prints how long the whole run will
+take (steps x measured seconds per step), and at the end where the model was saved.
 """
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["COURSE_SETTINGS", "course_model", "cache_dir"]
+__all__ = ["COURSE_SETTINGS", "course_model", "cache_dir", "describe"]
 
-# About 90 s on one quiet CPU thread (88 s, 0.44 s per step; benchmarks/bench_train.py --course).
+# About 90 s on one quiet CPU thread (88 s, 0.44 s per step; benchmarks/bench_train.py --course);
+# course_model() measures and prints the time on the machine it runs on.
 # (An Adam run on 24 training images stood at IoU 0.88, 68% of cells separated, at step 200.)
 # float32 (amp off) so that every machine trains the same model, bfloat16 CPUs included.
 COURSE_SETTINGS = dict(preset="cpu", data="synthetic", seed=0, base_channels=16, tile=252,
@@ -45,17 +50,67 @@ def _locked(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def course_model(device=None, progress: bool = False):
+def describe(settings: dict) -> str:
+    """The settings in a few words: "a depth-4 U-Net (base 16), 200 steps of 4 tiles of 252 px
+    on 12 synthetic images, Adam lr 0.001, seed 0"."""
+    from .config import make_config
+    cfg = make_config(**settings)
+    return (f"a depth-{cfg.depth} U-Net (base {cfg.base_channels}), {cfg.steps} steps of "
+            f"{cfg.batch} tiles of {cfg.tile} px on {cfg.train_images} {cfg.data} images, "
+            f"{cfg.optimizer.upper() if cfg.optimizer == 'sgd' else cfg.optimizer.title()} "
+            f"lr {cfg.lr:g}, seed {cfg.seed}")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
+class _Stopwatch:
+    """A train() callback: after `warmup` untimed steps and `timed` timed ones, print the
+    expected duration of the whole run (steps x measured seconds per step)."""
+
+    def __init__(self, steps: int, warmup: int = 1, timed: int = 3):
+        self.steps, self.warmup, self.timed = steps, warmup, timed
+        self.mark = self.per_step = None
+
+    def __call__(self, record: dict) -> None:
+        if record.get("event") != "step" or self.per_step is not None:
+            return
+        if record["step"] == self.warmup:
+            self.mark = record["seconds"]
+        elif self.mark is not None and record["step"] == self.warmup + self.timed:
+            from tqdm.auto import tqdm  # write above the progress bar
+            self.per_step = (record["seconds"] - self.mark) / self.timed
+            tqdm.write(f"about {_duration(self.steps * self.per_step)} on this CPU "
+                       f"({self.per_step:.2f} s per step measured over {self.timed} steps, "
+                       f"x {self.steps} steps)")
+
+
+def course_model(device=None, progress: bool = True):
     """The course's trained model (a UNet in eval mode, with ``.config``), cached on disk.
 
-    The first call trains it (about a minute or two on a laptop CPU); later calls, also from
-    other processes, load the cached file."""
+    The first call trains it (about 1.5 minutes on one laptop CPU core): it prints what it
+    trains and where it will cache it, shows a progress bar (unless ``progress=False``),
+    prints the time it will take as measured on its first steps on this machine, and where it
+    saved the model. Later calls, also from other processes, load the cached file and say
+    from where."""
+    import time
+
     from ..checkpoint import load_model, save_model
     from .loop import train
     key = hashlib.sha256(json.dumps(COURSE_SETTINGS, sort_keys=True).encode()).hexdigest()[:10]
     path = cache_dir() / f"course_model_{key}.pt"
     with _locked(path.with_suffix(".lock")):
-        if not path.exists():
-            run = train(dict(COURSE_SETTINGS, device="cpu"), progress=progress)
+        trained = not path.exists()
+        if trained:
+            print(f"Training the course model once: {describe(COURSE_SETTINGS)}; it will be "
+                  f"cached in {path}. Timing the first steps...", flush=True)
+            start = time.perf_counter()
+            run = train(dict(COURSE_SETTINGS, device="cpu"), progress=progress,
+                        callback=_Stopwatch(COURSE_SETTINGS["steps"]))
             save_model(run.model, path, {**COURSE_SETTINGS, **run.metrics, "steps_done": run.steps})
+            print(f"Trained in {_duration(time.perf_counter() - start)}; saved to {path} "
+                  f"(later calls load it from there).", flush=True)
+    if not trained:
+        print(f"Course model loaded from {path}", flush=True)
     return load_model(path, device)
