@@ -24,7 +24,7 @@ What differs from the paper (also written into every row's ``note``):
   on 5, not 30, images, with 25 instead of 30 training slices;
 - training: minutes on this machine, not the paper's 10 hours on a Titan GPU; the cpu preset
   is a narrower network (base 16, Adam) than Fig. 1 (base 64, SGD m 0.99);
-- prediction: 8 dihedral TTA averages (the paper averaged 7 rotated versions);
+- prediction: 8 dihedral TTA averages (the paper, Sec. 4: 7 rotated versions);
 - metrics: our re-implementation of Fiji's definitions (``unet_course.metrics``), not the
   challenge server.
 """

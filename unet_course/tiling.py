@@ -24,10 +24,10 @@ How it works (lesson 08):
    whatever the image size. The model runs in eval mode (drop-out off) under
    ``torch.inference_mode()``.
 
-Test-time augmentation (``tta``): the paper's ISBI result averaged the predictions of rotated
-inputs ("u-net (averaged over 7 rotated versions of the input data)", Table 1); the authors'
-Caffe release averages 4 flipped versions. ``tta=True`` (or "d4") averages all 8 flips and
-90-degree rotations, ``tta="flips"`` the release's 4 flips. Probabilities are averaged.
+Test-time augmentation (``tta``): for ISBI 2012 the paper averaged the predictions of rotated
+inputs (Sec. 4: "The u-net (averaged over 7 rotated versions of the input data) achieves ...";
+it does not say which 7). ``tta=True`` (or "d4") averages all 8 flips and 90-degree rotations,
+``tta="flips"`` only the 4 flips (cheaper; a course option). Probabilities are averaged.
 
 Inputs are images (H, W), or (C, H, W) for a model with C input channels. The whole image
 is first brought into the form the model was trained on (``normalize.prepare_image``: a
@@ -254,7 +254,7 @@ def _transforms(tta):
     if tta == "flips":
         return FLIPS
     raise ValueError(f"tta must be False, True (or 'd4': 8 flips and rotations) or 'flips' "
-                     f"(4 flips, as the authors' release), got {tta!r}")
+                     f"(the 4 flips only), got {tta!r}")
 
 
 def _forward_t(x, k, flip):

@@ -3,7 +3,7 @@
 - foreground IoU: |predicted cells AND true cells| / |predicted cells OR true cells|, pixels
   thresholded at p(cell) = 0.5, summed over the validation images;
 - cells separated: the share of true cells matched by one connected component of the
-  prediction at IoU >= 0.5 (``unet_course.metrics.match_instances``; two touching cells
+  prediction at IoU > 0.5 (``unet_course.metrics.match_instances``; two touching cells
   merged into one component match neither);
 - pixel error (``val_pixel_error``): the plain misclassification rate at p(cell) = 0.5, the
   share of pixels whose class is wrong over all validation images. Not the ISBI 2012
@@ -31,7 +31,7 @@ def predict_image(model, image: np.ndarray, device=None) -> np.ndarray:
 
 def separated_share(pred_mask: np.ndarray, true_instances: np.ndarray) -> tuple[int, int]:
     """(cells separated, cells): connected components (4-connected) of the predicted mask that
-    match a true cell at IoU >= 0.5."""
+    match a true cell at IoU > 0.5."""
     from skimage.measure import label as connected
 
     from ..metrics import match_instances
