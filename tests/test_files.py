@@ -131,7 +131,8 @@ def test_temp_file_is_next_to_the_target_and_readable_by_the_group(tmp_path, uma
 def test_as_grey_is_one_rule_for_rgb_and_rgba_and_names_the_file():
     grey = np.arange(6, dtype=np.uint16).reshape(2, 3)
     same, note = as_grey(grey, "g.png")
-    assert same is grey and note is None
+    assert np.array_equal(same, grey) and same.dtype == grey.dtype and note is None
+    assert np.array_equal(as_grey(grey[..., None])[0], grey) and as_grey(grey[..., None])[1] is None
     rgb = np.random.default_rng(0).integers(0, 256, (4, 5, 3), dtype=np.uint8)
     out, note = as_grey(rgb, "cells.png")
     expected = (rgb.astype(np.float64) / 255) @ np.array([0.2125, 0.7154, 0.0721])

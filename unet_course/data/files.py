@@ -170,14 +170,15 @@ def as_float_image(image, name: str = "image") -> np.ndarray:
 def as_grey(image, name="image") -> tuple[np.ndarray, str | None]:
     """(grey image (H, W), note or None): the ONE colour rule of ``train`` and ``predict``.
 
-    A grey image (H, W) comes back as it is, with no note. RGB (H, W, 3) becomes its luminance
-    (``skimage.color.rgb2gray``: 0.2125 R + 0.7154 G + 0.0721 B, as float); RGBA (H, W, 4)
-    the same, its alpha channel ignored (a microscope's RGBA files are opaque, and
-    ``rgba2rgb``'s compositing would clip raw float intensities to [0, 1]). The note says so,
-    naming the file, and the commands print it. Any other channel count: a ValueError."""
+    A grey image (H, W) or (H, W, 1) comes back as (H, W), with no note. RGB (H, W, 3)
+    becomes its luminance (``skimage.color.rgb2gray``: 0.2125 R + 0.7154 G + 0.0721 B, as
+    float); RGBA (H, W, 4) the same, its alpha channel ignored (a microscope's RGBA files are
+    opaque, and ``rgba2rgb``'s compositing would clip raw float intensities to [0, 1]). The
+    note says so, naming the file, and the commands print it. Any other channel count: a
+    ValueError."""
     image = np.asarray(image)
-    if image.ndim == 2:
-        return image, None
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[-1] == 1):  # (H, W, 1): grey too
+        return image.reshape(image.shape[:2]), None
     channels = image.shape[-1] if image.ndim == 3 else None
     if channels not in (3, 4) or not (np.issubdtype(image.dtype, np.number)
                                       and not np.issubdtype(image.dtype, np.complexfloating)):
