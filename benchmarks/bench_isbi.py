@@ -38,7 +38,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -111,8 +110,8 @@ def write_rows(rows: list[dict], path: Path = RESULTS) -> None:
             old = list(csv.DictReader(f))
     keys = {(r["preset"], r["weight_map"]) for r in rows}
     kept = [r for r in old if (r["preset"], r["weight_map"]) not in keys]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=".isbi.", suffix=".csv", dir=path.parent)
+    from unet_course.data.files import temp_file
+    handle, tmp = temp_file(path, suffix=".csv")
     with os.fdopen(handle, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()

@@ -29,7 +29,6 @@ import csv
 import os
 import platform
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -140,8 +139,8 @@ def run_maskrcnn(images, instances, val_images, val_instances, budget, common) -
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent, text=True)
+    from unet_course.data.files import temp_file
+    handle, tmp = temp_file(path)
     with os.fdopen(handle, "w", newline="") as f:
         writer = csv.DictWriter(f, COLUMNS)
         writer.writeheader()

@@ -20,7 +20,6 @@ import argparse
 import csv
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
@@ -57,8 +56,8 @@ def main():
         print(f"{run.name:>13}: {run.steps} steps in {run.seconds:.0f} CPU s; held-out 25-29: "
               f"ISBI pixel error {run.final['pixel_error']:.4f}, wrong pixels "
               f"{run.final['misclassification_rate']:.4f}, IoU {run.final['foreground_iou']:.4f}")
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{a.out.name}.", dir=a.out.parent, text=True)
+    from unet_course.data.files import temp_file
+    handle, tmp = temp_file(a.out)
     with os.fdopen(handle, "w", newline="") as f:
         writer = csv.DictWriter(f, COLUMNS)
         writer.writeheader()

@@ -1,10 +1,14 @@
 """unet_course.data.files and unet_course.data.mirror: the image files the commands read and
 write, and the one mirror extrapolation."""
+import os
+import stat
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from unet_course.data import (as_float_image, list_images, mirror_pad, mirrored_window,
-                              pair_by_name, read_image, write_image)
+from unet_course.data import (as_float_image, as_grey, list_images, mirror_pad, mirrored_window,
+                              pair_by_name, read_image, temp_file, write_image)
 
 
 @pytest.mark.parametrize("name, array", [
@@ -85,3 +89,59 @@ def test_a_broken_tiff_is_one_clear_reason(tmp_path, caplog):
     with pytest.raises(ValueError, match="broken.tif: cannot read the image"):
         read_image(tmp_path / "broken.tif")
     assert not [r for r in caplog.records if r.name == "tifffile"]  # no extra log line
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, then restore it."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+def test_every_atomic_write_honours_the_umask_like_a_plain_write(tmp_path, umask):
+    import torch
+    from unet_course.checkpoint import atomic_save
+    from unet_course.evaluate import COLUMNS, write_csv
+    from unet_course.train.log import write_json
+    writers = {"a.png": lambda p: write_image(p, np.zeros((2, 2), np.uint8)),
+               "m.pt": lambda p: atomic_save({"x": torch.zeros(1)}, p),
+               "c.json": lambda p: write_json(p, {"a": 1}),
+               "e.csv": lambda p: write_csv(p, [dict.fromkeys(COLUMNS, 0)])}
+    for mask, mode in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+        umask(mask)
+        for name, write in writers.items():
+            path = tmp_path / f"{mask:o}" / name
+            path.parent.mkdir(exist_ok=True)
+            write(path)
+            assert stat.S_IMODE(path.stat().st_mode) == mode, (name, oct(mask))
+            (path.parent / "plain").write_bytes(b"")  # what a plain write gives
+            assert stat.S_IMODE((path.parent / "plain").stat().st_mode) == mode
+        assert sorted(p.name for p in path.parent.iterdir()) == sorted([*writers, "plain"])
+    assert os.umask(0o022) == 0o002  # the umask is left as it was found
+
+
+def test_temp_file_is_next_to_the_target_and_readable_by_the_group(tmp_path, umask):
+    handle, tmp = temp_file(tmp_path / "new" / "x.csv", suffix=".csv")
+    os.close(handle)
+    assert Path(tmp).parent == tmp_path / "new" and tmp.endswith(".csv")
+    assert stat.S_IMODE(os.stat(tmp).st_mode) == 0o644
+
+
+def test_as_grey_is_one_rule_for_rgb_and_rgba_and_names_the_file():
+    grey = np.arange(6, dtype=np.uint16).reshape(2, 3)
+    same, note = as_grey(grey, "g.png")
+    assert np.array_equal(same, grey) and same.dtype == grey.dtype and note is None
+    assert np.array_equal(as_grey(grey[..., None])[0], grey) and as_grey(grey[..., None])[1] is None
+    rgb = np.random.default_rng(0).integers(0, 256, (4, 5, 3), dtype=np.uint8)
+    out, note = as_grey(rgb, "cells.png")
+    expected = (rgb.astype(np.float64) / 255) @ np.array([0.2125, 0.7154, 0.0721])
+    assert out.shape == (4, 5) and np.allclose(out, expected, atol=1e-6)
+    assert note.startswith("cells.png: RGB image converted to grey") and "alpha" not in note
+    rgba = np.concatenate([rgb, np.full((4, 5, 1), 7, np.uint8)], axis=2)
+    out4, note4 = as_grey(rgba, "cells.png")
+    assert np.array_equal(out4, out) and "RGBA" in note4 and "alpha ignored" in note4
+    raw = np.random.default_rng(1).random((4, 5, 3)) * 4000  # raw float intensities: no clipping
+    assert np.allclose(as_grey(raw)[0], raw @ np.array([0.2125, 0.7154, 0.0721]), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"two.tif: expected a grey .* shape \(4, 5, 2\)"):
+        as_grey(np.zeros((4, 5, 2), np.uint8), "two.tif")

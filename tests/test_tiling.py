@@ -1,25 +1,20 @@
-"""Overlap-tile prediction (unet_course.tiling) and the predict command.
+"""Overlap-tile prediction (unet_course.tiling); the predict command: tests/test_predict.py.
 
 The key claim: with steps on the 2^depth pooling grid, the stitched tiles equal ONE forward pass
 over the whole mirror-padded image. The reference here is written independently (numpy.pad
 "reflect" + the model's forward), not with predict_tiled.
 """
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from unet_course.data import mirrored_window, write_image
+from unet_course.data import mirrored_window
 from unet_course.model import UNet, he_init_
 from unet_course.sizes import total_shrink
 from unet_course.tiling import (context_margin, default_tile_size, plan_tiles, predict_naive,
                                 predict_tiled, predict_whole, tile_grid)
 
-ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)
 
 
@@ -222,75 +217,6 @@ def test_tile_grid_covers_the_image_with_as_few_tiles_as_possible(h, w, steps, e
 def test_tile_grid_example():
     assert tile_grid((500, 300), 388, 384) == [(0, 0), (384, 0)]
     assert tile_grid((800, 800), (388, 100), (384, 96))[:3] == [(0, 0), (0, 96), (0, 192)]
-
-
-# --------------------------------------------------------------------------- the command
-
-def test_split_borders_separates_touching_cells():
-    from unet_course.predict import instances
-    prob = np.zeros((20, 40), np.float32)
-    prob[5:15, 3:19] = prob[5:15, 21:37] = 0.95
-    prob[5:15, 19:21] = 0.6  # a weak bridge: above the threshold, below the cores
-    assert instances(prob).max() == 1
-    labels = instances(prob, split_borders=True)
-    assert labels.max() == 2 and labels[10, 5] != labels[10, 35]
-    assert (labels > 0).sum() == (prob >= 0.5).sum()
-
-
-def _run(*args):
-    return subprocess.run([sys.executable, "-m", "unet_course.predict", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
-
-
-def test_command_on_a_folder_with_a_good_an_odd_and_a_broken_image(tmp_path):
-    from unet_course.checkpoint import save_model
-    model = tiny()
-    save_model(model, tmp_path / "model.pt")
-    images = tmp_path / "in"
-    rng = np.random.default_rng(10)
-    good = (rng.random((96, 96)) * 255).astype(np.uint8)
-    odd = rng.random((37, 129)).astype(np.float32)
-    write_image(images / "good.png", good)
-    write_image(images / "odd.tif", odd)
-    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    result = _run(tmp_path / "model.pt", images, tmp_path / "out", "--overlay", "--quiet")
-    assert result.returncode == 1, result.stderr
-    assert "broken.png" in result.stderr and "Traceback" not in result.stderr
-    assert "2 of 3" in result.stdout
-    from unet_course.data import read_image
-    prob = read_image(tmp_path / "out" / "good_prob.png")
-    assert prob.dtype == np.uint16 and prob.shape == (96, 96)
-    expected = predict_tiled(model, good)[1]
-    assert np.abs(prob / 65535 - expected).max() <= 1 / 65535
-    labels = read_image(tmp_path / "out" / "odd_labels.png")
-    assert labels.shape == (37, 129) and labels.max() >= 0
-    assert read_image(tmp_path / "out" / "odd_overlay.png").shape == (37, 129, 3)
-    assert not list((tmp_path / "out").glob("broken*"))
-
-
-def test_command_errors_are_one_line(tmp_path, capsys):
-    from unet_course.checkpoint import save_model
-    from unet_course.predict import main
-    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
-    write_image(tmp_path / "a.png", np.zeros((8, 8), np.uint8))
-    assert main([str(tmp_path / "foreign.pt"), str(tmp_path / "a.png"), str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and "not a unet_course checkpoint" in err
-    save_model(tiny(), tmp_path / "m.pt")
-    assert main([str(tmp_path / "m.pt"), str(tmp_path / "a.png"), str(tmp_path / "o"), "--tile", "250"]) == 2
-    assert "236 and 252" in capsys.readouterr().err
-    write_image(tmp_path / "rgb.png", np.zeros((8, 8, 3), np.uint8))
-    assert main([str(tmp_path / "m.pt"), str(tmp_path / "rgb.png"), str(tmp_path / "o")]) == 1
-    assert "3 channel(s), the model takes 1" in capsys.readouterr().err
-    assert main([str(tmp_path / "m.pt"), str(tmp_path / "nothing"), str(tmp_path / "o")]) == 2
-    assert "no such file or folder" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as stop:
-        main([str(tmp_path / "m.pt"), str(tmp_path / "a.png"), str(tmp_path / "o"), "--threshold", "2"])
-    assert stop.value.code == 2 and capsys.readouterr().err.startswith("error: ")
-    with pytest.raises(SystemExit) as stop:
-        main(["--help"])
-    assert stop.value.code == 0 and "--split-borders" in capsys.readouterr().out
 
 
 def test_a_grid_moved_by_a_multiple_of_16_stays_exact(model):

@@ -21,11 +21,11 @@ A training checkpoint (``unet_course.train``) holds this record under "model" an
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from .data.files import temp_file
 from .model import UNet
 from .normalize import StandardizedUNet
 
@@ -39,8 +39,7 @@ _ARGS = ("in_channels", "num_classes", "depth", "base_channels", "padding", "bat
 def atomic_save(obj, path: str | os.PathLike) -> Path:
     """torch.save(obj) to a temporary file next to `path`, flushed to disk, then renamed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, tmp = temp_file(path, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as f:
             torch.save(obj, f)

@@ -48,7 +48,6 @@ import argparse
 import csv
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -296,8 +295,8 @@ def _fmt(value) -> str:
 
 
 def write_csv(path: Path, rows) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    from .data.files import temp_file
+    handle, tmp = temp_file(path)
     with os.fdopen(handle, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()

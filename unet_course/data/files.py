@@ -3,7 +3,11 @@
 Used by the commands (``python -m unet_course.train`` on a folder, ``.predict``, ``.evaluate``)
 so that all three read the same files the same way and fail with the same clear messages.
 PNG goes through Pillow (8- and 16-bit grey, RGB), TIFF through tifffile (any dtype, float
-included). Writing is atomic: a temporary file in the target folder, renamed into place.
+included). Writing is atomic: a temporary file in the target folder, renamed into place; the
+temporary file gets the permissions a plain ``open(path, "w")`` would give (``0o666`` minus
+the umask), not ``mkstemp``'s private 0600, so colleagues on a shared server can read the
+results (``temp_file``, used by every atomic write of the package). Colour images: the ONE
+rule of both ``train`` and ``predict`` is ``as_grey``.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "list_images", "pair_by_name",
-           "as_float_image"]
+           "as_float_image", "as_grey", "temp_file"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 
@@ -73,8 +77,7 @@ def write_image(path: str | os.PathLike, array) -> Path:
             raise ValueError(f"{path}: PNG holds uint8 or 16-bit grey images, got {array.dtype} "
                              f"{array.shape}; scale it (e.g. probabilities * 65535 as uint16) or "
                              f"write a .tif")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    handle, tmp = temp_file(path, suffix=path.suffix)
     os.close(handle)
     try:
         if _is_tiff(path):
@@ -88,6 +91,29 @@ def write_image(path: str | os.PathLike, array) -> Path:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def _umask() -> int:
+    """The process's umask (os.umask can only be read by setting it: set, then restore)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_file(path: str | os.PathLike, suffix: str = "") -> tuple[int, str]:
+    """(open handle, name) of a new temporary file next to ``path`` (its folder created) for
+    an atomic write: write it, then ``os.replace`` it onto ``path``. Its mode is ``0o666 &
+    ~umask``, what a plain ``open(path, "w")`` gives, instead of ``tempfile.mkstemp``'s 0600."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+    except BaseException:
+        os.close(handle)
+        os.remove(tmp)
+        raise
+    return handle, tmp
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
@@ -139,3 +165,30 @@ def as_float_image(image, name: str = "image") -> np.ndarray:
     raise ValueError(f"{name}: expected uint8, uint16, bool or float pixels, got dtype "
                      f"{image.dtype} (for raw intensities of any dtype use "
                      f"unet_course.normalize.percentile_normalize)")
+
+
+def as_grey(image, name="image") -> tuple[np.ndarray, str | None]:
+    """(grey image (H, W), note or None): the ONE colour rule of ``train`` and ``predict``.
+
+    A grey image (H, W) or (H, W, 1) comes back as (H, W), with no note. RGB (H, W, 3)
+    becomes its luminance (``skimage.color.rgb2gray``: 0.2125 R + 0.7154 G + 0.0721 B, as
+    float); RGBA (H, W, 4) the same, its alpha channel ignored (a microscope's RGBA files are
+    opaque, and ``rgba2rgb``'s compositing would clip raw float intensities to [0, 1]). The
+    note says so, naming the file, and the commands print it. Any other channel count: a
+    ValueError."""
+    image = np.asarray(image)
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[-1] == 1):  # (H, W, 1): grey too
+        return image.reshape(image.shape[:2]), None
+    channels = image.shape[-1] if image.ndim == 3 else None
+    if channels not in (3, 4) or not (np.issubdtype(image.dtype, np.number)
+                                      and not np.issubdtype(image.dtype, np.complexfloating)):
+        raise ValueError(f"{name}: expected a grey (H, W), RGB or RGBA (H, W, 3 or 4) image "
+                         f"of integer or float pixels, got shape {image.shape} and dtype "
+                         f"{image.dtype}; save the channel to segment as a grey image")
+    from skimage.color import rgb2gray
+    if np.issubdtype(image.dtype, np.floating) and image.size and not np.isfinite(image).all():
+        raise ValueError(f"{name}: the image holds NaN or infinite pixels; replace them first")
+    kind = "RGB" if channels == 3 else "RGBA"
+    grey = rgb2gray(image[..., :3]).astype(np.float32)
+    return grey, (f"{name}: {kind} image converted to grey (0.2125 R + 0.7154 G + 0.0721 B"
+                  f"{', alpha ignored' if channels == 4 else ''}; skimage.color.rgb2gray)")

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from .files import temp_file
 
 __all__ = ["ISBI2012", "load_isbi2012", "isbi_instances", "isbi_targets", "ChecksumError",
            "DownloadError", "ISBI2012_URL", "ISBI2012_ENV", "REPO_DATA_DIR", "sha256_file"]
@@ -103,8 +104,7 @@ def _download(url: str, target: Path, expected: str, timeout: float, root: Path,
     An interrupted or corrupt download never appears under the final name: the temporary file
     (in the same folder, so os.replace is atomic) is deleted on any failure.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    handle, tmp = temp_file(target, suffix=".part")
     try:
         digest = hashlib.sha256()
         received = 0

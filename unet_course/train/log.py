@@ -16,8 +16,9 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from ..data.files import temp_file
 
 __all__ = ["COLUMNS", "RunLog", "write_json"]
 
@@ -25,7 +26,7 @@ COLUMNS = ("step", "loss", "lr", "val_iou", "val_separated", "val_pixel_error", 
 
 
 def write_json(path: Path, data: dict) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, tmp = temp_file(path)
     with os.fdopen(handle, "w") as f:
         json.dump(data, f, indent=2, default=str)
     os.replace(tmp, path)

@@ -8,7 +8,8 @@
 - a folder PATH with ``images/`` and ``labels/``: files paired by name (PNG/TIFF). Labels are
   instance ids (0 = background) or binary masks (any two values; the larger is foreground,
   and cells are its 4-connected components). ``val_fraction`` of the images (at least one)
-  are held out, chosen by a permutation drawn from the seed.
+  are held out, chosen by a permutation drawn from the seed. Colour images are converted to
+  grey by the same rule as ``predict`` (``unet_course.data.as_grey``), with a printed note.
 
 Every source gives instances, so Eq. 2's weight map (``training_targets``) and the
 "cells separated" metric work the same way on all three. Every image, whatever its source and
@@ -36,6 +37,7 @@ class Split(NamedTuple):
     val_targets: list
     val_instances: list
     description: str
+    files: dict | None = None  # a folder run: {"train": [file names], "val": [...]}; else None
 
 
 def _normalized(images) -> list:
@@ -83,7 +85,7 @@ def _as_instances(label: np.ndarray, name) -> np.ndarray:
 
 
 def _folder(cfg):
-    from ..data import pair_by_name, read_image
+    from ..data import as_grey, pair_by_name, read_image
     root = Path(cfg.data)
     for sub in ("images", "labels"):
         if not (root / sub).is_dir():
@@ -95,9 +97,9 @@ def _folder(cfg):
                          f"validation image, found {len(pairs)}")
     images, instances = [], []
     for image_path, label_path in pairs:
-        image = read_image(image_path)
-        if image.ndim == 3:  # RGB(A): the grey value
-            image = image[..., :3].mean(axis=2).astype(image.dtype)
+        image, note = as_grey(read_image(image_path), str(image_path))
+        if note:
+            print(f"note: {note}", flush=True)
         if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
             raise ValueError(f"{image_path}: expected integer or float pixels, got {image.dtype}")
         image = _normalized([image])[0]
@@ -111,20 +113,22 @@ def _folder(cfg):
     n_val = max(1, int(round(cfg.val_fraction * len(pairs))))
     val, train = sorted(order[:n_val]), sorted(order[n_val:])
     names = ", ".join(pairs[i][0].stem for i in val)
+    files = {"train": [pairs[i][0].name for i in train], "val": [pairs[i][0].name for i in val]}
     return ([images[i] for i in train], [instances[i] for i in train],
             [images[i] for i in val], [instances[i] for i in val],
             f"{root}: {len(train)} training and {n_val} validation images "
-            f"(validation: {names}; seed {cfg.seed})")
+            f"(validation: {names}; seed {cfg.seed})", files)
 
 
 def load_split(cfg) -> Split:
     """The training and validation data of a TrainConfig (``cfg.data``)."""
+    files = None
     if cfg.data == "synthetic":
         tr_im, tr_inst, va_im, va_inst, text = _synthetic(cfg)
     elif cfg.data == "isbi2012":
         tr_im, tr_inst, va_im, va_inst, text = _isbi(cfg)
     elif Path(cfg.data).is_dir():
-        tr_im, tr_inst, va_im, va_inst, text = _folder(cfg)
+        tr_im, tr_inst, va_im, va_inst, text, files = _folder(cfg)
     else:
         raise ValueError(f"data must be 'synthetic', 'isbi2012' or a folder with images/ and "
                          f"labels/, got {cfg.data!r} (no such folder)")
@@ -134,4 +138,4 @@ def load_split(cfg) -> Split:
         pairs = [((inst > 0).astype(np.int64), w) for inst, (_, w) in zip(tr_inst, pairs)]
         val_targets = [(inst > 0).astype(np.int64) for inst in va_inst]
     return Split(tr_im, [p[0] for p in pairs], [p[1] for p in pairs],
-                 va_im, val_targets, va_inst, text)
+                 va_im, val_targets, va_inst, text, files)
