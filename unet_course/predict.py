@@ -226,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
                             "NAME_prob.png (p(cell), 16-bit), NAME_labels.png (instances) and "
                             "optionally NAME_overlay.png to OUTPUT.")
     p.add_argument("model", metavar="MODEL", help="model file (unet_course save_model or a "
-                                                   "training checkpoint)")
+                                                   "training checkpoint), or the run folder holding model.pt")
     p.add_argument("input", metavar="INPUT", help="an image file or a folder of PNG/TIFF images")
     p.add_argument("output", metavar="OUTPUT", help="output folder (created)")
     p.add_argument("--tile", type=_positive, default=None,
@@ -237,7 +237,7 @@ def parser() -> argparse.ArgumentParser:
                    help="test-time augmentation: average the 8 flips and 90-degree rotations "
                         "(the paper averaged rotated inputs for ISBI 2012; 8x slower)")
     p.add_argument("--tta-flips", action="store_const", const="flips", dest="tta",
-                   help="average the 4 flips instead, as the authors' release does (4x slower)")
+                   help="average the 4 flips only (a cheaper course option; 4x slower)")
     p.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda, cuda:1, mps")
     p.add_argument("--threshold", type=_probability, default=0.5,
                    help="p(cell) above which a pixel is a cell (0.5; p > threshold, as in "
