@@ -12,7 +12,7 @@ the held-out slices 25-29 with overlap-tile and test-time augmentation (8 flips/
 ``unet_course.tiling.predict_tiled``) and scores them as the challenge did (one threshold for
 the stack: ``unet_course.metrics.isbi_scores``). Each run's row (pixel, Rand and warping
 error with their best thresholds, the share of wrong pixels at 0.5, training and prediction
-time, hardware) replaces the row of the same preset and weight map in
+time, hardware) replaces the row of the same preset, weight map and minutes in
 ``benchmarks/results/isbi.csv``, which lesson 09 reads. The pixel error is the challenge's
 (1 - the best F-score of the cell pixels); rows with an empty pixel_threshold were scored
 before that and hold the share of wrong pixels at 0.5 under pixel_error: rescore them with
@@ -35,7 +35,6 @@ import csv
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -54,17 +53,10 @@ NOTE = ("held-out training slices 25-29 (the challenge used its hidden test stac
 
 
 def hardware() -> str:
-    import torch
-    if torch.cuda.is_available():
-        return f"GPU {torch.cuda.get_device_name(0)}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    threads = os.environ.get("OMP_NUM_THREADS", "all")
-    return f"CPU {cpu}, {os.cpu_count()} cores visible, threads {threads}"
+    """Where the row was scored: the CPU model, cores, threads and native bfloat16 or not (or
+    the GPU); how it was trained is added from the run's config."""
+    from unet_course.device import describe_hardware
+    return describe_hardware()
 
 
 def train(preset: str, weight_map: str, minutes: float, out: Path, device: str) -> float:
@@ -78,6 +70,18 @@ def train(preset: str, weight_map: str, minutes: float, out: Path, device: str) 
         raise SystemExit(f"error: training failed ({done.stderr.strip().splitlines()[-1:]})")
     print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "", flush=True)
     return time.perf_counter() - start
+
+
+def _load_during(run: Path) -> str:
+    """The machine's load while the run trained, from bench_train.csv's row of that run (its
+    load average at the end), or 'not recorded'."""
+    path = ROOT / "benchmarks" / "results" / "bench_train.csv"
+    if path.exists():
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["kind"] == run.name]
+        if rows:
+            return rows[-1]["load_avg"]
+    return "not recorded"
 
 
 def last_logged(run: Path) -> dict:
@@ -108,8 +112,10 @@ def write_rows(rows: list[dict], path: Path = RESULTS) -> None:
     if path.exists():
         with open(path) as f:
             old = list(csv.DictReader(f))
-    keys = {(r["preset"], r["weight_map"]) for r in rows}
-    kept = [r for r in old if (r["preset"], r["weight_map"]) not in keys]
+    def key(r):
+        return r["preset"], r["weight_map"], float(r["minutes_budget"])
+    keys = {key(r) for r in rows}
+    kept = [r for r in old if key(r) not in keys]
     from unet_course.data.files import temp_file
     handle, tmp = temp_file(path, suffix=".csv")
     with os.fdopen(handle, "w", newline="") as f:
@@ -139,7 +145,8 @@ def _runs(args, preset, maps, gpu):
         wm = "on" if cfg["weight_map"] else "off"
         if not cfg.get("elastic", True):
             wm += " (no elastic)"
-        how = f"{cfg.get('threads')} thread(s)" + (", bfloat16 autocast" if cfg.get("amp") else "")
+        how = (f"{cfg.get('threads')} thread(s), " + ("bfloat16 autocast" if cfg.get("amp") else "float32")
+               + f", load average {_load_during(run)}")
         yield run, cfg["preset"], wm, cfg["minutes"], seconds, how
 
 
