@@ -274,6 +274,14 @@ def test_fit_is_the_unet_loop_checkpoints_and_bitwise_resume_included(cells, tmp
     assert len((part / "metrics.csv").read_text().splitlines()) == 1 + 4
 
 
+def test_train_names_what_a_foreign_network_needs_before_training():
+    from unet_course.train import make_config, train
+    cfg = make_config("cpu", steps=1, base_channels=4, tile=188, batch=1, train_images=1,
+                      val_images=1, image_size=64)
+    with pytest.raises(ValueError, match="UNetPlusPlus has no .padding.*pass validate="):
+        train(cfg, model=UNetPlusPlus(depth=2, base_channels=4), progress=False)
+
+
 # --------------------------------------------------------------------------- transfer
 
 def test_compare_transfer_starts_both_runs_alike_but_for_the_weights():

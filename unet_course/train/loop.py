@@ -226,6 +226,10 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     torch.manual_seed(distributed.rank_seed(cfg.seed, ctx.rank))
     given, split = split is not None, split if split is not None else load_split(cfg)
     model = build_model(cfg, split, ctx.device) if model is None else model.to(ctx.device)
+    if validate is None and split.val_images and not hasattr(model, "padding"):
+        raise ValueError(f"{type(model).__name__} has no .padding ('valid' or 'same'), which "
+                         f"validation (train.validate.evaluate) reads: pass validate=, or a "
+                         f"split without validation images")
     loss_fn, clock = loss_fn or unet_energy, clock or time.perf_counter
     optimizer = make_optimizer(cfg, model)
     # float16 on CUDA needs a gradient scaler; bfloat16 on the CPU has float32's range
