@@ -107,7 +107,8 @@ def overhead(threads: int, steps: int = 30):
     def full():
         stamps = []
         train(cfg, progress=False, callback=lambda r: r["event"] == "step" and stamps.append(time.perf_counter()))
-        return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+        # the last step's row comes after the run's final validation: time to the one before
+        return (len(stamps) - 2) / (stamps[-2] - stamps[0])
 
     b1, f1, b2, f2 = bare(), full(), bare(), full()  # interleaved against drifting load
     b, f = (b1 + b2) / 2, (f1 + f2) / 2

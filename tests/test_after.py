@@ -231,13 +231,55 @@ def test_fit_uses_the_unet_train_step_with_the_model_loss(cells, monkeypatch):
 
 
 def test_fit_names_the_step_of_a_non_finite_loss(cells):
+    from unet_course.train import TrainingDiverged
     images, instances = cells
     targets, weights = targets_for(instances)
     model = DeepLabV3Plus(base_channels=4)
     with torch.no_grad():
         next(model.parameters()).fill_(float("nan"))   # NaN logits, NaN loss
-    with pytest.raises(FloatingPointError, match="step 1 .*lower the lr"):
+    with pytest.raises(FloatingPointError, match="step 1 .*learning rate") as info:
         fit(model, images, targets, weights, steps=2, tile=32, batch=1)
+    assert isinstance(info.value, TrainingDiverged)    # the U-Net loop's own error
+
+
+def _unetpp_fit(cells, steps, out, resume=False):
+    images, instances = cells
+    targets, weights = targets_for(instances)
+    torch.manual_seed(0)                                # the same initial weights every time
+    return fit(UNetPlusPlus(depth=2, base_channels=4), images, targets, weights, steps=steps,
+               tile=32, batch=2, loss="bce_dice", deep_supervision=True, seed=2, val_every=2,
+               validate=lambda m: {"head_mean": float(m(torch.zeros(1, 1, 32, 32)).mean())},
+               out=out, resume=resume)
+
+
+def test_fit_is_the_unet_loop_checkpoints_and_bitwise_resume_included(cells, tmp_path):
+    """Issue 24: U-Net++ goes through train(): run folder, checkpoints, exact resume."""
+    import json
+    from unet_course.train.state import read_state
+    whole = _unetpp_fit(cells, 4, tmp_path / "whole")
+    _unetpp_fit(cells, 2, tmp_path / "part")
+    resumed = _unetpp_fit(cells, 4, tmp_path / "part", resume=True)
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in whole.history][2:]
+    assert resumed.history[-1]["val_head_mean"] == whole.history[-1]["val_head_mean"]
+    for p, q in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(p, q)
+    part = tmp_path / "part"
+    assert sorted(p.name for p in part.iterdir()) == ["checkpoint.pt", "config.json",
+                                                      "metrics.csv"]   # no model.pt: not a UNet
+    saved = read_state(part / "checkpoint.pt")
+    assert saved["model"]["network"] == "UNetPlusPlus" and saved["step"] == 4
+    config = json.loads((part / "config.json").read_text())
+    assert config["network"] == "UNetPlusPlus" and config["optimizer"] == "adam"
+    assert config["data"].startswith("given") and "train_images" not in config
+    assert len((part / "metrics.csv").read_text().splitlines()) == 1 + 4
+
+
+def test_train_names_what_a_foreign_network_needs_before_training():
+    from unet_course.train import make_config, train
+    cfg = make_config("cpu", steps=1, base_channels=4, tile=188, batch=1, train_images=1,
+                      val_images=1, image_size=64)
+    with pytest.raises(ValueError, match="UNetPlusPlus has no .padding.*pass validate="):
+        train(cfg, model=UNetPlusPlus(depth=2, base_channels=4), progress=False)
 
 
 # --------------------------------------------------------------------------- transfer

@@ -1,6 +1,10 @@
 """unet_course.train and unet_course.checkpoint on tiny configurations (base 4, 188 tiles, a few
 steps): one step learns, checkpoints round-trip, resuming is bitwise exact on the CPU, the NaN
-guard, every data source, the command end to end, and 2 gloo processes = 1 with double batch."""
+guard, every data source, the command end to end, the last step validated and logged,
+config.json, the help text, and 2 gloo processes = 1 with double batch when drop-out is off
+(with drop-out on they are the same in distribution only: tests/test_distributed.py)."""
+import csv
+import json
 import os
 import subprocess
 import sys
@@ -268,6 +272,9 @@ def test_command_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_two_gloo_ranks_follow_one_process_with_double_batch(tmp_path):
+    """Equal up to float rounding (the gradient sums run in another order) with drop-out OFF:
+    with drop-out on, each rank draws its own masks, so two ranks are one process with double
+    batch only in distribution, not bitwise (tests/test_distributed.py)."""
     common = ["--steps", "3", "--optimizer", "sgd", "--lr", "0.01", "--dropout", "0",
               "--device", "cpu", "--no-amp", "--val-every", "100", *TINY_CLI]  # float32 sums
     one = _cli(*common, "--batch", "2", "--out", str(tmp_path / "one"))
@@ -310,3 +317,72 @@ def test_dataloader_workers_give_the_same_run():
     alone = train(cfg, progress=False)
     helped = train(make_config("cpu", steps=2, num_workers=1, **TINY), progress=False)
     assert losses(alone) == losses(helped)
+
+
+def _rows(run_dir):
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_last_step_is_validated_and_logged(tmp_path):
+    """Issue 25: a run whose last step is not a multiple of val_every (58 steps, validation
+    every 100) must still write its final validation into metrics.csv; so must a run that
+    the clock stops."""
+    by_steps = train(make_config("cpu", steps=4, **{**TINY, "val_every": 3}),
+                     out=tmp_path / "steps", progress=False)
+    rows = _rows(tmp_path / "steps")
+    assert [r["step"] for r in rows if r["val_iou"]] == ["3", "4"]
+    assert float(rows[-1]["val_iou"]) == pytest.approx(by_steps.metrics["val_iou"])
+    by_time = train(make_config("cpu", minutes=0.005, **{**TINY, "val_every": 10 ** 6}),
+                    out=tmp_path / "minutes", progress=False)
+    rows = _rows(tmp_path / "minutes")
+    assert len(rows) == by_time.steps
+    assert [r["step"] for r in rows if r["val_iou"]] == [rows[-1]["step"]]
+
+
+def test_config_json_records_the_settings_that_applied(tmp_path):
+    """Issue 25: a folder run's config.json must not record the synthetic-data settings."""
+    _write_folder(tmp_path / "data")
+    folder = make_config("cpu", data=str(tmp_path / "data"), steps=1, **TINY)
+    train(folder, out=tmp_path / "folder", progress=False)
+    saved = json.loads((tmp_path / "folder" / "config.json").read_text())
+    split = load_split(folder)
+    assert not {"train_images", "val_images", "image_size"} & set(saved)
+    assert saved["val_fraction"] == folder.val_fraction and saved["data"] == folder.data
+    assert saved["data_description"] == split.description and "im" in saved["data_description"]
+    assert saved["network"] == "StandardizedUNet" and saved["processes"] == 1
+    files = getattr(split, "files", None)  # where the split names its files
+    assert ("files" in saved) == (files is not None)
+    train(make_config("cpu", steps=1, **TINY), out=tmp_path / "synthetic", progress=False)
+    saved = json.loads((tmp_path / "synthetic" / "config.json").read_text())
+    assert saved["train_images"] == 2 and saved["image_size"] == 96
+    assert "val_fraction" not in saved and saved["data_description"].startswith("synthetic")
+
+
+def test_help_says_what_each_preset_trains_with():
+    """Issue 25: the help opened with 'as the paper did (... SGD momentum 0.99 ...)' while the
+    cpu preset, the default without a GPU, trains with Adam."""
+    import unet_course.train.__main__ as cli
+    text = " ".join(cli.parser().format_help().split())
+    assert "as the paper did" not in text
+    cpu, paper = text.split("cpu, the course's choice")[1], text.split("Presets: paper")[1]
+    assert cpu.split(";")[0].count("Adam, lr 0.001, the last 20% of the run at lr / 10") == 1
+    assert "572 tiles x 1, SGD momentum 0.99" in paper.split(";")[0]
+    assert "unet_course.train.plot" in text
+
+
+def test_plot_draws_metrics_csv(tmp_path):
+    from unet_course.train import plot
+    train(make_config("cpu", steps=4, **{**TINY, "lr_drop": 0.5, "val_every": 2}), out=tmp_path,
+          progress=False)
+    metrics = plot.read_metrics(tmp_path / "metrics.csv")
+    fig = plot.draw(metrics)
+    ax_loss, ax_val = fig.axes
+    assert list(ax_loss.lines[0].get_ydata()) == metrics["loss"]
+    assert [line.get_xdata()[0] for line in ax_loss.lines[1:]] == [3.0]  # the lr drop
+    iou = next(line for line in ax_val.lines if line.get_label() == "foreground IoU")
+    assert list(iou.get_xdata()) == [2.0, 4.0]
+    assert plot.main([str(tmp_path)]) == 0
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file
+    assert plot.main([str(tmp_path / "nowhere")]) == 2

@@ -5,7 +5,8 @@
 - ``deeplab``: a small DeepLabV3+ (Chen et al. 2018): atrous separable convs, ASPP, decoder;
 - ``dice``: U-Net++'s loss, binary cross-entropy + Dice, and the deep-supervision average;
 - ``fit``: training and whole-image prediction for ANY of these networks with the course's
-  tiles, augmentation, targets and losses (the U-Net's own loop is ``unet_course.train``);
+  tiles, augmentation, targets and losses: a thin call of the U-Net's own loop,
+  ``unet_course.train.train``;
 - ``transfer``: pre-trained (synthetic cells) vs from scratch, fine-tuned on ISBI slices;
 - ``maskrcnn``: torchvision's Mask R-CNN (He et al. 2017), optional: skipped with a clear
   message where torchvision does not work.

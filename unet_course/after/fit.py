@@ -1,12 +1,14 @@
 """Training and predicting ANY segmentation network with the course's pieces.
 
-``unet_course.train`` trains the U-Net of Fig. 1 (it builds the model itself). The networks of
-lesson 10 (U-Net++, DeepLabV3+) use padded convs (output size = input size) and U-Net++ adds
-deep supervision, so this module is a short second loop around the same ``train_step`` (the
-model's own loss passed in) that reuses the course's pieces: ``TileDataset`` (mirror-extended
-tiles, Fig. 2), ``Augment`` (elastic deformation, Sec. 3.1), ``training_targets`` (separation
-borders + Eq. 2's weight map) and ``weighted_cross_entropy`` (Eq. 1) or U-Net++'s BCE + Dice.
-Every model gets the same tiles, optimiser and budget, so the comparison of lesson 10 is fair.
+``fit`` is a thin call of the U-Net's own loop, ``unet_course.train.train``, with the network,
+its loss and the images passed in: the networks of lesson 10 (U-Net++, DeepLabV3+) go through
+the same ``train_step``, tiles (``TileDataset``: mirror-extended, Fig. 2), augmentation
+(``Augment``: elastic deformation, Sec. 3.1), logging, checkpoints and resume (``out=``,
+``resume=``) as the U-Net. They use padded convs (output size = input size) and U-Net++ adds
+deep supervision, so what fit adds is the loss: ``weighted_cross_entropy`` (Eq. 1) or
+U-Net++'s BCE + Dice, on the central window, averaged over the heads with deep supervision.
+Targets come from ``training_targets`` (separation borders + Eq. 2's weight map). Every model
+gets the same tiles, optimiser and budget, so the comparison of lesson 10 is fair.
 
 Tiles: for a valid U-Net the tile's output window is what the network predicts (252 -> 68 at
 depth 4); a padded network predicts the whole tile, and the loss is taken on the central window
@@ -15,6 +17,9 @@ the tile's edge is not trained on; the mirrored context around it is real-lookin
 
 Budget: ``seconds`` of process CPU time (``time.process_time``) on a CPU, which counts only
 this process's work and so stays fair when other programs share the cores; wall time on a GPU.
+Settings: Adam (lr), no lr drop, no weight average, float32, flips and (``elastic``) the
+paper's deformation. With ``out``, the run folder is the U-Net's (config.json, metrics.csv,
+checkpoint.pt; model.pt for a U-Net only, see ``train``).
 """
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ class FitResult(NamedTuple):
     model: torch.nn.Module   # eval mode
     steps: int
     seconds: float           # training time (CPU time on a CPU, wall time on a GPU)
-    history: list            # one dict per step: step, seconds, loss (+ val_* where validated)
+    history: list            # one dict per step: step, loss, lr, seconds (+ val_* where validated)
 
 
 def targets_for(instances, weight_map: bool = True, w0: float = 10.0, sigma: float = 5.0):
@@ -60,28 +65,27 @@ def _window(model, tile: int) -> tuple[int, int, bool]:
     return depth, out, False
 
 
-def _clock(device) -> Callable[[], float]:
-    if device.type == "cpu":
-        return time.process_time
-    return lambda: (torch.cuda.synchronize() if device.type == "cuda" else None) or time.perf_counter()
+def _clock(device) -> Callable[[], float] | None:
+    """Process CPU time on a CPU; None on a GPU: train's wall clock (the loss's .item() in
+    every step waits for the GPU)."""
+    return time.process_time if device.type == "cpu" else None
 
 
 def fit(model, images, targets, weights=None, *, steps: int | None = None,
         seconds: float | None = None, tile: int = 256, batch: int = 4, lr: float = 1e-3,
         loss: str = "ce", deep_supervision: bool = False, elastic: bool = True, seed: int = 0,
         device=None, validate: Callable | None = None, val_every: int = 50,
-        progress: bool = False) -> FitResult:
+        progress: bool = False, out=None, resume: bool = False) -> FitResult:
     """Train ``model`` with Adam on random tiles of ``images`` until ``steps`` or ``seconds``.
 
     targets/weights: lists like the images (``targets_for``); loss: "ce" (Eq. 1) or
     "bce_dice" (U-Net++); deep_supervision: average the loss over ``model.forward_heads``;
     validate(model) -> dict of numbers, called every ``val_every`` steps and at the end (the
-    model is in eval mode during the call)."""
-    from tqdm.auto import tqdm
-    from ..augment import Augment
-    from ..data import TileDataset
-    from ..model import center_crop
-    from ..train.loop import batches, train_step
+    model is in eval mode during the call); out/resume: a run folder, as ``train``'s.
+    A non-finite loss raises ``TrainingDiverged`` (a FloatingPointError) naming the step."""
+    from ..train.config import make_config
+    from ..train.loop import train
+    from ..train.sources import Split
     if steps is None and seconds is None:
         raise ValueError("give steps or seconds (the training budget)")
     if loss not in LOSSES:
@@ -90,55 +94,39 @@ def fit(model, images, targets, weights=None, *, steps: int | None = None,
         raise ValueError(f"deep_supervision needs a model with forward_heads (U-Net++), got "
                          f"{type(model).__name__}")
     device = torch.device(device or next(model.parameters()).device)
-    model.to(device)
     depth, window, padded = _window(model, tile)
-    augment = Augment(elastic=elastic, flip=True, backend="torch")
-    data = TileDataset(images, targets, weights, input_size=tile, depth=depth,
-                       tiles_per_epoch=2 ** 62, augment=augment, seed=seed)
-    torch.manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn, clock = LOSSES[loss], _clock(device)
-    history, step, spent = [], 0, 0.0
-    bar = tqdm(total=steps, disable=not progress, desc=type(model).__name__, leave=False)
+    cfg = make_config("cpu", steps=steps, minutes=None if seconds is None else seconds / 60,
+                      tile=tile, depth=depth, batch=batch, optimizer="adam", lr=lr, lr_drop=0.0,
+                      ema=0.0, elastic=elastic, flip=True, seed=seed, device=str(device),
+                      amp=False, val_every=val_every)
+    if weights is None:  # every pixel weight 1
+        weights = [np.ones(np.shape(t), np.float32) for t in targets]
+    split = Split(train_images=list(images), train_targets=list(targets),
+                  train_weights=list(weights), val_images=[], val_targets=[], val_instances=[],
+                  description=f"{len(images)} training images given to fit")
+    check = None if validate is None else (
+        lambda m: {f"val_{k}": float(v) for k, v in validate(m).items()})
+    run = train(cfg, out=out, resume=resume, progress=progress, model=model,
+                loss_fn=_objective(LOSSES[loss], window if padded else None, deep_supervision),
+                split=split, validate=check, clock=_clock(device))
+    history = [{k: v for k, v in row.items() if v is not None} for row in run.history]
+    return FitResult(run.model, run.steps, run.seconds, history)
+
+
+def _objective(loss_fn, window: int | None, deep_supervision: bool):
+    """The loss train() calls: on the central ``window`` of a padded network's logits (the
+    tile's target window), averaged over U-Net++'s heads with deep supervision."""
+    from ..model import center_crop
 
     def crop(logits):  # padded nets predict the whole tile; keep the central window
-        return center_crop(logits, window) if padded else logits
+        return center_crop(logits, window) if window is not None else logits
 
-    def objective(model, image, target, weight):  # padded nets: loss on the central window
+    def objective(model, image, target, weight):
         if deep_supervision:
             return deep_supervision_loss([crop(h) for h in model.forward_heads(image)],
                                          target, weight, loss_fn)
         return loss_fn(crop(model(image)), target, weight)
-
-    model.train()
-    tiles = batches(data, 0, batch)
-    while (steps is None or step < steps) and (seconds is None or spent < seconds):
-        start = clock()
-        try:
-            value = train_step(model, optimizer, [t.to(device) for t in next(tiles)],
-                               loss_fn=objective)
-        except FloatingPointError as error:
-            raise FloatingPointError(f"non-finite loss at step {step + 1} ({error}): "
-                                     f"lower the lr") from None
-        step += 1
-        spent += clock() - start
-        record = {"step": step, "seconds": spent, "loss": float(value)}
-        if validate is not None and step % val_every == 0:
-            record.update(_validated(model, validate))
-        history.append(record)
-        bar.update(1)
-    bar.close()
-    if validate is not None and history and step % val_every:  # the final state, validated
-        history[-1].update(_validated(model, validate))
-    return FitResult(model.eval(), step, spent, history)
-
-
-def _validated(model, validate) -> dict:
-    model.eval()
-    try:
-        return {f"val_{k}": float(v) for k, v in validate(model).items()}
-    finally:
-        model.train()
+    return objective
 
 
 @torch.no_grad()

@@ -8,7 +8,8 @@
 Modules, read in this order: ``config`` (presets and settings), ``sources`` (data and split),
 ``loop`` (``train_step`` and ``train``), ``validate`` (IoU, cells separated), ``state``
 (checkpoints and resuming), ``log`` (metrics.csv, progress, callback), ``distributed``
-(devices, threads, torchrun), ``course`` (``course_model``), ``__main__`` (the command).
+(devices, threads, torchrun), ``course`` (``course_model``), ``__main__`` (the command),
+``plot`` (a run's curves: ``python -m unet_course.train.plot RUN_DIR``).
 """
 from ..checkpoint import load_model, save_model  # noqa: F401
 from .config import PRESETS, TrainConfig, make_config  # noqa: F401

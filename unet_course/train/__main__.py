@@ -5,6 +5,7 @@
     python -m unet_course.train --data my_cells/ --preset paper --device cuda --out runs/mine
     python -m unet_course.train --out runs/isbi --data isbi2012 --minutes 30 --resume
     torchrun --nproc_per_node=4 -m unet_course.train --preset paper --out runs/ddp
+    python -m unet_course.train.plot runs/isbi                     # runs/isbi/curves.png
 
 Bad options and unusable data end with one line ``error: <reason>`` and exit status 2.
 """
@@ -28,17 +29,33 @@ def _on_off(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
 
 
+def preset_summary(name: str) -> str:
+    """What a preset trains with, read from PRESETS (so the help cannot drift from it)."""
+    v = PRESETS[name]
+    optimizer = (f"SGD momentum {v['momentum']:g}" if v["optimizer"] == "sgd" else "Adam")
+    drop = f", the last {v['lr_drop']:.0%} of the run at lr / 10" if v.get("lr_drop") else ""
+    return (f"base {v['base_channels']}, {v['tile']} tiles x {v['batch']}, {optimizer}, "
+            f"lr {v['lr']:g}{drop}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m unet_course.train",
-                description="Train a U-Net as the paper did (weighted cross-entropy, SGD momentum "
-                            "0.99, elastic deformation) on synthetic cells, ISBI 2012 or your "
-                            "own images. Writes DIR/model.pt, checkpoint.pt, metrics.csv, config.json.")
+               description="Train a U-Net (Ronneberger et al. 2015: the weighted cross-entropy "
+                           "of Eq. 1 with the weight map of Eq. 2, elastic deformation) on "
+                           "synthetic cells, ISBI 2012 or your own images. Presets: paper, the "
+                           f"paper's set-up ({preset_summary('paper')}; the paper gives no lr; "
+                           "the default on a GPU); "
+                           "cpu, the course's choice for a few CPU minutes "
+                           f"({preset_summary('cpu')}, bfloat16 where the CPU computes it; the "
+                           "default without a GPU). Writes DIR/model.pt, checkpoint.pt, "
+                           "metrics.csv, config.json; python -m unet_course.train.plot DIR "
+                           "draws the curves.")
     p.add_argument("--data", default="synthetic",
                    help="synthetic (default, no download), isbi2012, or a folder with images/ "
                         "and labels/ (matching names, PNG/TIFF; instance ids or binary masks)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="cpu (small, minutes; default without a GPU) or paper (base 64, 572 "
-                        "tiles, batch 1, SGD m 0.99; default on a GPU)")
+                   help="cpu (Adam, minutes on a CPU; default without a GPU) or paper (SGD "
+                        "momentum 0.99, as the paper; default on a GPU): see above")
     p.add_argument("--steps", type=int, help="stop after N steps")
     p.add_argument("--minutes", type=float,
                    help="stop after M minutes of training (without --steps: 3 on the cpu "

@@ -3,9 +3,19 @@
 Under ``torchrun --nproc_per_node=N python -m unet_course.train ...`` every process reads
 RANK / WORLD_SIZE / LOCAL_RANK from its environment, joins one process group (nccl on CUDA,
 gloo on the CPU) and trains a DistributedDataParallel copy of the model: each rank draws its
-own share of every step's tiles (``batches``), gradients are averaged across ranks, so N ranks
-with batch b take the same steps as one process with batch N * b. Only rank 0 logs, validates
-and writes files.
+own share of every step's tiles (``batches``), gradients are averaged across ranks. The tiles
+of a step are then exactly those of one process with batch N * b (tile g is its own seeded
+draw). Drop-out is not: each rank draws its masks from its own random stream (``rank_seed``),
+as one process draws different masks for the different tiles of its batch, so N ranks with
+batch b take the same steps as one process with batch N * b *in distribution*, not bitwise.
+With drop-out off (``--dropout 0``) they take the same steps up to float rounding (the sums
+run in another order; tested). Only rank 0 logs, validates and writes files.
+
+Every decision that could differ between ranks is agreed (``agree``): the training time is
+the slowest rank's, so the lr drop, the stop of a ``--minutes`` run, validation and
+checkpoints fall on the same step everywhere (DDP never re-synchronises the parameters, so
+ranks that disagreed would drift apart silently or wait for each other forever), and the
+logged loss is the mean over ranks.
 
 Threads: on a CPU, N processes with torch's default thread count each fight for the same
 cores (a 10 ms warp became 150 ms here when two jobs shared 2 cores), so each rank gets
@@ -18,7 +28,8 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["Context", "setup", "cleanup", "pick_device", "cpu_cores"]
+__all__ = ["Context", "setup", "cleanup", "pick_device", "cpu_cores", "rank_seed",
+           "agree", "barrier", "gather_objects"]
 
 
 class Context(NamedTuple):
@@ -79,10 +90,36 @@ def cleanup() -> None:
         torch.distributed.destroy_process_group()
 
 
-def any_rank(flag: bool, ctx: Context) -> bool:
-    """True on every rank if `flag` is True on any (e.g. 'time is up' or 'loss is NaN')."""
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of rank `rank`'s torch random stream (drop-out): `seed` itself on rank 0, so one
+    process trains exactly as before; other ranks get independent streams derived from both."""
+    if rank == 0:
+        return int(seed)
+    import numpy as np
+    return int(np.random.SeedSequence([int(seed), int(rank)]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def agree(loss: float, seconds: float, ctx: Context) -> tuple[float, float]:
+    """(mean loss over ranks, the slowest rank's training time); in one process, unchanged."""
     if ctx.world == 1:
-        return flag
-    t = torch.tensor([float(flag)], device=ctx.device)
-    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-    return bool(t.item())
+        return loss, seconds
+    mine = torch.tensor([loss, seconds], dtype=torch.float64, device=ctx.device)
+    every = [torch.empty_like(mine) for _ in range(ctx.world)]
+    torch.distributed.all_gather(every, mine)
+    every = torch.stack(every).cpu()
+    return float(every[:, 0].mean()), float(every[:, 1].max())
+
+
+def barrier(ctx: Context) -> None:
+    """Wait for every rank (e.g. while rank 0 validates, so that no rank's clock counts it)."""
+    if ctx.world > 1:
+        torch.distributed.barrier()
+
+
+def gather_objects(obj, ctx: Context) -> list:
+    """[obj of rank 0, obj of rank 1, ...] on every rank (picklable objects, e.g. RNG states)."""
+    if ctx.world == 1:
+        return [obj]
+    every = [None] * ctx.world
+    torch.distributed.all_gather_object(every, obj)
+    return every

@@ -1,10 +1,14 @@
 """What a run leaves behind and shows while it runs (rank 0 only).
 
-- ``DIR/config.json``: the resolved configuration (every setting, presets applied), the
-  device, the number of processes and the data description;
-- ``DIR/metrics.csv``: one row per step: step, loss, lr, val_iou, val_separated,
-  val_pixel_error (filled at validation steps), seconds of training so far; on resume, rows
-  after the checkpoint's step are dropped so the file reads like one uninterrupted run;
+- ``DIR/config.json``: the resolved configuration (the settings that applied, presets
+  applied: the synthetic-data settings only for synthetic data, the validation share only for
+  a folder), the network, the device, the number of processes, the data description and,
+  where the split names them, the training and validation files;
+- ``DIR/metrics.csv``: one row per step: step, loss (under torchrun the mean over ranks), lr,
+  val_iou, val_separated, val_pixel_error (filled at validation steps, the last step
+  included), seconds of training so far; on resume, rows after the checkpoint's step are
+  dropped so the file reads like one uninterrupted run (``python -m unet_course.train.plot
+  DIR`` draws it);
 - a tqdm.auto progress bar with the loss and the throughput (tiles/s);
 - ``callback(record)``: called with every row (``record["event"] == "step"``), after each
   validation (``"validation"``, with ``"image"`` and ``"probabilities"`` of the first
@@ -20,9 +24,28 @@ from pathlib import Path
 
 from ..data.files import temp_file
 
-__all__ = ["COLUMNS", "RunLog", "write_json"]
+__all__ = ["COLUMNS", "RunLog", "write_json", "config_record"]
 
 COLUMNS = ("step", "loss", "lr", "val_iou", "val_separated", "val_pixel_error", "seconds")
+SYNTHETIC_ONLY = ("train_images", "val_images", "image_size")  # settings of data="synthetic"
+
+
+def config_record(settings: dict, split, given: bool = False, **facts) -> dict:
+    """What config.json records: ``settings`` (TrainConfig.to_dict()) without those that did
+    not apply to this data, the split's description and files, and ``facts`` (device, ...).
+    given: the split was handed to train() (cfg.data was not read)."""
+    record = dict(settings)
+    data = "given to train() as a split" if given else settings["data"]
+    if data != "synthetic":
+        for key in SYNTHETIC_ONLY:
+            record.pop(key, None)
+    if given or data in ("synthetic", "isbi2012"):  # val_fraction splits folders only
+        record.pop("val_fraction", None)
+    record.update(data=data, data_description=split.description)
+    files = getattr(split, "files", None)  # the file names, where the split carries them
+    if files is not None:
+        record["files"] = files._asdict() if hasattr(files, "_asdict") else files
+    return {**record, **facts}
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -67,31 +90,35 @@ class RunLog:
             return
         record = {"step": step, "loss": loss, "lr": lr, "val_iou": None, "val_separated": None,
                   "val_pixel_error": None, "seconds": round(seconds, 3)}
-        if val:
-            record.update({k: val[k] for k in ("val_iou", "val_separated", "val_pixel_error")})
+        if val:  # a custom validate's other keys stay in the history, not in metrics.csv
+            record.update({k: v for k, v in val.items() if k != "probabilities"})
         self.history.append(record)
         if self.out is not None:
             with open(self.out / "metrics.csv", "a", newline="") as f:
-                csv.DictWriter(f, COLUMNS).writerow(record)
+                csv.DictWriter(f, COLUMNS, extrasaction="ignore").writerow(record)
         if self.bar is not None:
             self.bar.update(1)
             postfix = {"loss": f"{loss:.4f}"}
             if rate:
                 postfix["tiles/s"] = f"{rate * self.batch:.1f}"
-            if val:
+            if val and "val_iou" in val:
                 postfix["val IoU"] = f"{val['val_iou']:.3f}"
             self.bar.set_postfix(postfix, refresh=False)
         if self.callback is not None:
             self.callback({"event": "step", **record})
 
-    def validation(self, step: int, val: dict, image) -> None:
+    def validation(self, step: int, val: dict, image=None) -> None:
         if self.active and self.callback is not None:
-            self.callback({"event": "validation", "step": step, "image": image,
-                           **{k: v for k, v in val.items() if k != "probabilities"},
-                           "probabilities": val["probabilities"][0]})
+            record = {"event": "validation", "step": step,
+                      **{k: v for k, v in val.items() if k != "probabilities"}}
+            if image is not None and "probabilities" in val:  # evaluate's, for snapshots
+                record.update(image=image, probabilities=val["probabilities"][0])
+            self.callback(record)
 
     def message(self, text: str) -> None:
-        if not self.active:
+        """A line for the person watching: on the progress bar, or printed when the run has a
+        folder; silent for a run with neither (e.g. course_model, lesson 10's fit)."""
+        if not self.active or (self.bar is None and self.out is None):
             return
         if self.bar is not None:
             self.bar.write(text)

@@ -5,7 +5,8 @@ weight map of Eq. 2, SGD with momentum 0.99, elastic deformation, validation at 
     run.model, run.metrics            # the trained UNet (eval mode), final validation scores
 
 ``train_step`` is the whole of one optimisation step; ``train`` adds data, logging,
-validation, checkpoints, resuming and torchrun around it.
+validation, checkpoints, resuming and torchrun around it, for the U-Net of Fig. 1 or, given
+``model=`` and ``loss_fn=``, any network (lesson 10's, through ``unet_course.after.fit``).
 """
 from __future__ import annotations
 
@@ -13,32 +14,33 @@ import time
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-import numpy as np
 import torch
 
 from ..checkpoint import save_model, unwrap
 from ..loss import weighted_cross_entropy
 from . import distributed
 from .config import TrainConfig, make_config
-from .log import RunLog
+from .log import RunLog, config_record
 from .sources import load_split
-from .state import check_compatible, load_state, read_state, save_state
+from .state import check_compatible, load_state, read_state, rng_state, save_state
 from .validate import evaluate
 
 __all__ = ["train_step", "unet_energy", "train", "build_model", "tile_dataset", "batches", "Run",
            "TrainingDiverged"]
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the message names the step and the likely causes."""
+class TrainingDiverged(RuntimeError, FloatingPointError):
+    """The loss became NaN or infinite; the message names the step and the likely causes.
+    (A FloatingPointError too, as lesson 10's ``fit`` has always raised.)"""
 
 
 class Run(NamedTuple):
-    model: torch.nn.Module      # the trained UNet, eval mode, on the training device
+    model: torch.nn.Module      # the trained network (a UNet by default), eval mode, on the device
     config: TrainConfig
     steps: int
     seconds: float
     metrics: dict               # final validation: val_iou, val_separated, val_pixel_error
+                                # (or what train's `validate` returned; {} without validation)
     history: list               # one dict per step (see log.COLUMNS)
     out: Path | None
 
@@ -184,18 +186,33 @@ def learning_rate(cfg: TrainConfig, step: int, seconds: float) -> float:
     return cfg.lr / 10 if cfg.lr_drop and done >= 1 - cfg.lr_drop else cfg.lr
 
 
-def _time_up(cfg, seconds) -> bool:
-    return cfg.minutes is not None and seconds >= 60 * cfg.minutes
+def _finished(cfg, step: int, seconds: float) -> bool:
+    """cfg.steps done or cfg.minutes of training spent (seconds agreed by all ranks)."""
+    return ((cfg.steps is not None and step >= cfg.steps)
+            or (cfg.minutes is not None and seconds >= 60 * cfg.minutes))
 
 
 def train(config: TrainConfig | dict | None = None, out=None, resume: bool = False,
-          callback: Callable | None = None, progress: bool = True) -> Run:
+          callback: Callable | None = None, progress: bool = True, *, model=None,
+          loss_fn: Callable | None = None, split=None, validate: Callable | None = None,
+          clock: Callable[[], float] | None = None) -> Run:
     """Train a U-Net as ``config`` says (a TrainConfig, or a dict of make_config arguments).
 
     out: run folder (config.json, metrics.csv, checkpoint.pt, model.pt) or None for nothing on
     disk. resume: continue from out/checkpoint.pt. callback(record): see ``log``.
-    Stops after cfg.steps steps or cfg.minutes of training, whichever comes first.
+    Stops after cfg.steps steps or cfg.minutes of training, whichever comes first; the last
+    step is always validated (and logged).
     Raises TrainingDiverged on a non-finite loss, ValueError on bad settings or data.
+
+    Any other network (lesson 10, ``unet_course.after.fit``) goes through the same loop:
+    model: the network to train instead of ``build_model``'s U-Net (cfg's network settings
+    are then unused; cfg.tile and cfg.depth still set the tiles: their target window is
+    ``output_size(tile, depth)``); loss_fn(model, image, target, weight): its loss on that
+    window (default: Eq. 1, ``unet_energy``); split: a ``sources.Split`` to train on instead
+    of cfg.data's; validate(model) -> dict of numbers (keys as logged, e.g. "val_iou")
+    instead of ``evaluate`` on the split's validation images (none without them); clock:
+    the training-time clock (default ``time.perf_counter``; fit uses CPU time). model.pt is
+    written for U-Nets only; checkpoint.pt holds any network's weights and resumes it.
     """
     cfg = config if isinstance(config, TrainConfig) else make_config(**(config or {}))
     if cfg.steps is None and cfg.minutes is None:
@@ -206,20 +223,27 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     out = Path(out) if out is not None else None
     ckpt = out / "checkpoint.pt" if out is not None else None
     saved = _resumable(ckpt, cfg, ctx.world) if resume else None  # fail before loading data
-    torch.manual_seed(cfg.seed)  # drop-out draws; tiles have their own seeded generators
-    split = load_split(cfg)
-    model = build_model(cfg, split, ctx.device)
+    # drop-out draws (tiles have their own seeded generators): rank 0 as one process, the
+    # other ranks their own streams, so that ranks do not repeat each other's masks
+    torch.manual_seed(distributed.rank_seed(cfg.seed, ctx.rank))
+    given, split = split is not None, split if split is not None else load_split(cfg)
+    model = build_model(cfg, split, ctx.device) if model is None else model.to(ctx.device)
+    if validate is None and split.val_images and not hasattr(model, "padding"):
+        raise ValueError(f"{type(model).__name__} has no .padding ('valid' or 'same'), which "
+                         f"validation (train.validate.evaluate) reads: pass validate=, or a "
+                         f"split without validation images")
+    loss_fn, clock = loss_fn or unet_energy, clock or time.perf_counter
     optimizer = make_optimizer(cfg, model)
     # float16 on CUDA needs a gradient scaler; bfloat16 on the CPU has float32's range
     scaler = torch.amp.GradScaler("cuda") if cfg.amp and ctx.device.type == "cuda" else None
     averaged = weight_average(cfg, model)
-    start, seconds = (load_state(saved, model, optimizer, scaler, ckpt, averaged) if resume
-                      else (0, 0.0))
+    start, seconds = (load_state(saved, model, optimizer, scaler, ckpt, averaged, ctx.rank)
+                      if resume else (0, 0.0))
     if ctx.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model)
     log = RunLog(out, ctx.main, callback, progress, cfg.steps, start, cfg.batch * ctx.world)
-    log.config({**cfg.to_dict(), "device": str(ctx.device), "processes": ctx.world,
-                "data_description": split.description, "torch": torch.__version__})
+    log.config(config_record(cfg.to_dict(), split, given, network=type(unwrap(model)).__name__,
+                             device=str(ctx.device), processes=ctx.world, torch=torch.__version__))
     log.message(f"{split.description}; device {ctx.device}, {ctx.world} process(es), "
                 f"{torch.get_num_threads()} thread(s) each")
     data = batches(tile_dataset(cfg, split), start, cfg.batch, ctx.rank, ctx.world, cfg.num_workers)
@@ -228,50 +252,75 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     def result():  # the network that is validated and saved
         return averaged.module if averaged is not None else unwrap(model)
 
-    def validate():
+    def validation():
         nonlocal val
-        if ctx.main:
-            val = evaluate(result(), split.val_images, split.val_targets,
-                           split.val_instances, ctx.device)
-            log.validation(step, val, split.val_images[0])
+        if ctx.main and (validate is not None or split.val_images):
+            net = result()
+            was_training = net.training
+            try:
+                with torch.no_grad():
+                    val = (validate(net.eval()) if validate is not None else
+                           evaluate(net, split.val_images, split.val_targets,
+                                    split.val_instances, ctx.device))
+            finally:
+                net.train(was_training)
+            log.validation(step, val, split.val_images[0] if split.val_images else None)
         return val
 
-    def checkpoint():
+    def checkpoint():  # every rank: each one's drop-out stream goes into the file
+        rng = distributed.gather_objects(rng_state(), ctx) if ckpt is not None else None
         if ctx.main and ckpt is not None:
-            save_state(ckpt, model, optimizer, scaler, step, seconds, cfg, ctx.world, averaged)
+            save_state(ckpt, model, optimizer, scaler, step, seconds, cfg, ctx.world, averaged,
+                       rng)
 
     model.train()
+    done = _finished(cfg, step, seconds)
+    distributed.barrier(ctx)  # the ranks start their clocks together
     try:
-        while (cfg.steps is None or step < cfg.steps) and not distributed.any_rank(
-                _time_up(cfg, seconds), ctx):
-            tic = time.perf_counter()
+        while not done:
+            tic = clock()
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(cfg, step, seconds)
             batch = [t.to(ctx.device, non_blocking=True) for t in next(data)]
             if cfg.channels_last:
                 batch[0] = batch[0].contiguous(memory_format=torch.channels_last)
             try:
-                loss = float(train_step(model, optimizer, batch, scaler, amp=cfg.amp))
+                loss = float(train_step(model, optimizer, batch, scaler, loss_fn=loss_fn,
+                                        amp=cfg.amp))
             except FloatingPointError as error:
                 raise _diverged(step + 1, error, ckpt) from None
             if averaged is not None:
                 averaged.update_parameters(unwrap(model))
             step += 1
-            took = time.perf_counter() - tic
-            seconds += took
+            took = clock() - tic
+            loss, seconds = distributed.agree(loss, seconds + took, ctx)
+            done = _finished(cfg, step, seconds)  # the same on every rank
+            validating, saving = done or step % cfg.val_every == 0, step % cfg.checkpoint_every == 0
             log.row(step, loss, optimizer.param_groups[0]["lr"], seconds,
-                    validate() if step % cfg.val_every == 0 else None, 1 / max(took, 1e-9))
-            if step % cfg.checkpoint_every == 0:
+                    validation() if validating else None, 1 / max(took, 1e-9))
+            if saving and not done:
                 checkpoint()
-        if not val or step % cfg.val_every:
-            validate()
+            if validating or saving:
+                distributed.barrier(ctx)  # rank 0's extra work is in no rank's training time
+        if step == start:  # nothing to train (a finished run resumed): validate it once
+            validation()
         checkpoint()
         if ctx.main and out is not None:
-            save_model(result(), out / "model.pt", {**cfg.to_dict(), "steps_done": step,
-                                                 **{k: v for k, v in val.items() if k != "probabilities"}})
+            _save_model(result(), out, cfg, step, val, log)
     finally:
         log.close()
     metrics = {k: v for k, v in val.items() if k != "probabilities"}
     run = Run(result().eval(), cfg, step, seconds, metrics, log.history, out)
     log.close(run)
     return run
+
+
+def _save_model(network, out: Path, cfg, step: int, val: dict, log) -> None:
+    """out/model.pt for a U-Net; other networks keep their weights in checkpoint.pt only."""
+    from ..model import UNet
+    if not isinstance(network, UNet):
+        log.message(f"{type(network).__name__}: no model.pt (save_model writes U-Nets); its "
+                    f"weights are in {out / 'checkpoint.pt'} (\"model\" -> \"state_dict\")")
+        return
+    save_model(network, out / "model.pt", {**cfg.to_dict(), "steps_done": step,
+                                         **{k: v for k, v in val.items() if k != "probabilities"}})
