@@ -242,7 +242,7 @@ def test_evaluate_marks_the_images_the_model_trained_on(trained_folder, tmp_path
     rows = rows_of(out)
     marks = {r["image"]: r["trained_on"] for r in rows[:5]}
     # the same split as python -m unet_course.train draws
-    description = _folder(SimpleNamespace(data=str(data), seed=3, val_fraction=0.4))[-1]
+    description = _folder(SimpleNamespace(data=str(data), seed=3, val_fraction=0.4))[4]
     validation = description.split("validation: ")[1].split(";")[0].split(", ")
     assert sorted(k for k, v in marks.items() if v == "no") == sorted(validation)
     assert len(validation) == 2 and rows[5]["image"] == "overall" and rows[5]["trained_on"] == "3 of 5"

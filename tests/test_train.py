@@ -352,7 +352,10 @@ def test_config_json_records_the_settings_that_applied(tmp_path):
     assert saved["data_description"] == split.description and "im" in saved["data_description"]
     assert saved["network"] == "StandardizedUNet" and saved["processes"] == 1
     files = getattr(split, "files", None)  # where the split names its files
-    assert ("files" in saved) == (files is not None)
+    assert files is not None and saved["files"] == files
+    from unet_course.checkpoint import load_model  # model.pt names them for evaluate --model
+    trained = load_model(tmp_path / "folder" / "model.pt").config["train_names"]
+    assert trained == [Path(n).stem for n in files["train"]] and trained
     train(make_config("cpu", steps=1, **TINY), out=tmp_path / "synthetic", progress=False)
     saved = json.loads((tmp_path / "synthetic" / "config.json").read_text())
     assert saved["train_images"] == 2 and saved["image_size"] == 96

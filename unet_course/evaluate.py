@@ -157,6 +157,9 @@ def prediction_kind(image: np.ndarray, path: Path, kind: str = "auto"):
         prob = as_float_image(image, str(path))
     except ValueError as error:
         raise ValueError(f"{error}; {expected}") from None
+    if prob.size and (prob.min() < 0 or prob.max() > 1):  # raw intensities, not p(cell)
+        raise ValueError(f"{path}: float images must lie in [0, 1] to be probabilities, got "
+                         f"values in [{prob.min():.4g}, {prob.max():.4g}]; {expected}")
     if kind == "auto":
         _refuse_raw(prob, path)
     return "prob", prob

@@ -306,7 +306,7 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
             validation()
         checkpoint()
         if ctx.main and out is not None:
-            _save_model(result(), out, cfg, step, val, log)
+            _save_model(result(), out, cfg, step, val, log, getattr(split, "files", None))
     finally:
         log.close()
     metrics = {k: v for k, v in val.items() if k != "probabilities"}
@@ -315,12 +315,15 @@ def train(config: TrainConfig | dict | None = None, out=None, resume: bool = Fal
     return run
 
 
-def _save_model(network, out: Path, cfg, step: int, val: dict, log) -> None:
-    """out/model.pt for a U-Net; other networks keep their weights in checkpoint.pt only."""
+def _save_model(network, out: Path, cfg, step: int, val: dict, log, files=None) -> None:
+    """out/model.pt for a U-Net; other networks keep their weights in checkpoint.pt only. A
+    folder run's model records the names of its training images (``train_names``: evaluate
+    --model marks them)."""
     from ..model import UNet
     if not isinstance(network, UNet):
         log.message(f"{type(network).__name__}: no model.pt (save_model writes U-Nets); its "
                     f"weights are in {out / 'checkpoint.pt'} (\"model\" -> \"state_dict\")")
         return
-    save_model(network, out / "model.pt", {**cfg.to_dict(), "steps_done": step,
+    names = {"train_names": [Path(n).stem for n in files["train"]]} if files else {}
+    save_model(network, out / "model.pt", {**cfg.to_dict(), "steps_done": step, **names,
                                          **{k: v for k, v in val.items() if k != "probabilities"}})
