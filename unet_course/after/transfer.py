@@ -3,7 +3,8 @@ against the same network from He initialisation with the same budget (lesson 10,
 ``benchmarks/bench_transfer.py`` runs it with a longer budget and writes the CSV the lesson reads).
 
 The paper trains from scratch (Sec. 3: He initialisation); pre-training is a later practice.
-Both networks standardise their input with the ISBI training slices' statistics; the target
+Both networks normalise each slice by its percentiles (``unet_course.normalize``, the rule
+every course model keeps) and standardise it with the ISBI training slices' statistics; the target
 is the membrane label (cell interior = 1) with class-balanced weights (``w_c`` of Eq. 2; ISBI
 gives no instances to place a border term on); the initial weights are the only difference.
 """
@@ -50,14 +51,14 @@ def compare_transfer(pretrained, seconds: float, train_slices=(0, 1, 2, 3),
 
     from ..data import isbi_targets, load_isbi2012
     from ..model import he_init_
-    from ..normalize import StandardizedUNet, input_statistics
+    from ..normalize import PERCENTILES, StandardizedUNet, input_statistics, percentile_normalize
     from ..weights import class_balance_weights
     from .fit import fit
     if set(train_slices) & set(held_out):
         raise ValueError(f"train slices {sorted(set(train_slices) & set(held_out))} are also "
                          f"held out: choose disjoint slices of 0-29")
     isbi = load_isbi2012(root=root, progress=False)
-    images = [im.astype(np.float32) / 255 for im in isbi.images]
+    images = [percentile_normalize(im, *PERCENTILES) for im in isbi.images]  # as train() reads them
     labels = isbi_targets(isbi.labels)
     tr_images = [images[i] for i in train_slices]
     tr_targets = [labels[i] for i in train_slices]
@@ -66,8 +67,9 @@ def compare_transfer(pretrained, seconds: float, train_slices=(0, 1, 2, 3),
     tuned = copy.deepcopy(pretrained).cpu()
     tuned.input_mean.fill_(mean)
     tuned.input_std.fill_(std)
+    tuned.percentiles = PERCENTILES
     scratch = StandardizedUNet(base_channels=tuned.base_channels, depth=tuned.depth,
-                               input_mean=mean, input_std=std)
+                               input_mean=mean, input_std=std, percentiles=PERCENTILES)
     he_init_(scratch, seed)
     runs = []
     for name, model in (("pre-trained", tuned), ("from scratch", scratch)):
