@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -40,9 +39,10 @@ def main():
     import torch
     torch.set_num_threads(a.threads)
     from unet_course.after.transfer import compare_transfer
+    from unet_course.device import describe_hardware
     from unet_course.train import course_model
     common = {"threads": a.threads, "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-              "machine": f"{platform.machine()} {os.cpu_count()} cores"}
+              "machine": describe_hardware(a.threads)}
     rows = []
     for run in compare_transfer(course_model(), a.seconds, root=a.root, progress=True):
         for seconds, error in run.curve:
