@@ -31,12 +31,7 @@ TINY_CLI = ["--base", "4", "--tile", "188", "--train-images", "2", "--val-images
             "--image-size", "96", "--lr-drop", "0", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def losses(run):

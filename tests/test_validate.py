@@ -14,12 +14,7 @@ from unet_course.train import course as course_module
 from unet_course.train import evaluate, predict_image
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def trained_like(padding="valid", depth=4, seed=0):
