@@ -98,11 +98,12 @@ def run_one(name: str, budget: float, n_train: int, n_val: int) -> list[dict]:
     import torch
     torch.set_num_threads(1)
     from unet_course.after import fit, predict_instances, targets_for
+    from unet_course.device import describe_hardware
     from unet_course.model import count_parameters
     from unet_course.normalize import input_statistics
     images, instances, val_images, val_instances = data(n_train, n_val)
     common = {"threads": 1, "torch": torch.__version__, "budget_cpu_s": budget,
-              "machine": f"{platform.machine()} {os.cpu_count()} cores"}
+              "machine": describe_hardware(1)}
     if name == "maskrcnn":
         return run_maskrcnn(images, instances, val_images, val_instances, budget, common)
     model, kwargs, weight_map = build(name, *input_statistics(images))

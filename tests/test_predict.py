@@ -152,7 +152,10 @@ def test_command_on_a_folder_with_a_good_an_odd_and_a_broken_image(tmp_path):
     expected = predict_tiled(model, good)[1]
     assert np.abs(prob / 65535 - expected).max() <= 1 / 65535
     labels = read_image(tmp_path / "out" / "odd_labels.png")
-    assert labels.shape == (37, 129) and labels.max() >= 0
+    from unet_course.predict import instances_from_probability
+    expected_labels = instances_from_probability(predict_tiled(model, odd)[1])
+    assert labels.shape == (37, 129) and np.array_equal(labels > 0, expected_labels > 0)
+    assert labels.max() == expected_labels.max()  # the same cells as the rule gives
     assert read_image(tmp_path / "out" / "odd_overlay.png").shape == (37, 129, 3)
     assert not list((tmp_path / "out").glob("broken*"))
 
