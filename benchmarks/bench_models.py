@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
