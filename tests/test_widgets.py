@@ -55,3 +55,20 @@ def test_interact_live_layout_labels_and_bad_arguments():
         live_output(3, {})
     with pytest.raises(ValueError, match="value widgets"):
         live_output(lambda x: None, {"x": 3})
+
+
+def test_static_mode_draws_once_at_the_defaults_and_returns_none(monkeypatch, capsys):
+    """UNET_COURSE_STATIC_WIDGETS=1 (the website build): one drawing at the controls' values, a
+    note that the controls work in a running notebook, no widget (a static page cannot move it)."""
+    monkeypatch.setenv("UNET_COURSE_STATIC_WIDGETS", "1")
+    calls = []
+    result = interact_live(lambda sigma, mode: calls.append((sigma, mode)) or print("drawn", sigma),
+                           sigma=widgets.FloatSlider(5.0, min=1, max=10), mode=widgets.Dropdown(options=["a", "b"]))
+    assert result is None and calls == [(5.0, "a")]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "drawn 5.0"
+    assert "sigma = 5.0, mode = 'a'" in lines[1] and "JupyterLab, Binder or Colab" in lines[1]
+    with pytest.raises(ValueError, match="value widgets"):
+        interact_live(lambda x: None, x=3)
+    monkeypatch.setenv("UNET_COURSE_STATIC_WIDGETS", "0")
+    assert interact_live(lambda x: None, x=widgets.IntSlider(1)) is not None
