@@ -13,7 +13,7 @@ WORKERS ?= 2
 # for PyTorch's CPU wheels on a machine without a GPU.
 PIP_EXTRA ?=
 
-.PHONY: setup lab train test test-fast test-browser exercises strip bench clean help
+.PHONY: setup lab train test test-fast test-browser site test-site exercises strip bench clean help
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
@@ -21,6 +21,8 @@ help:
 	@echo "make test       set up .venv and run all tests (unit tests + every notebook with nbval)"
 	@echo "make test-fast  unit tests only"
 	@echo "make test-browser  every lesson in JupyterLab in headless Chromium (needs chromium)"
+	@echo "make site       the course as a website in build/site (every lesson executed, cached)"
+	@echo "make test-site  build the site (lessons 00-03 executed) and check every page in headless Chromium"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make strip      remove outputs from all notebooks, then regenerate exercises/"
 	@echo "make bench      run the speed benchmarks in benchmarks/"
@@ -53,6 +55,26 @@ test-fast: setup
 test-browser: setup
 	$(BIN)/python -m pip install -q -r requirements-browser.txt -c constraints.txt
 	UNET_COURSE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q -p no:randomly
+
+# The course as a website (site/conf.py): SITE_EXECUTE=all executes every lesson (jupyter-cache in
+# build/site-cache: an unchanged lesson is not executed again), fast lessons 00-03, off none.
+SITE_EXECUTE ?= all
+SITE_STAMP := $(VENV)/.site-installed
+
+$(SITE_STAMP): $(STAMP) requirements-site.txt
+	$(BIN)/python -m pip install -q -r requirements-site.txt -c constraints.txt
+	touch $@
+
+site: $(SITE_STAMP)
+	SITE_EXECUTE=$(SITE_EXECUTE) $(BIN)/sphinx-build -W --keep-going -q -b html -c site \
+		-d build/site-doctrees . build/site
+	@echo "The site: build/site/index.html (or python -m http.server -d build/site)"
+
+# Every page of the site in headless Chromium (tests/test_site.py); CI builds lessons 00-03 only.
+test-site:
+	$(MAKE) site SITE_EXECUTE=$(or $(SITE_TEST_EXECUTE),fast)
+	$(BIN)/python -m pip install -q -r requirements-browser.txt -c constraints.txt
+	UNET_COURSE_SITE_TEST=1 $(BIN)/python -m pytest tests/test_site.py -q -p no:randomly
 
 exercises: setup
 	$(BIN)/python tools/make_exercises.py
