@@ -56,3 +56,22 @@ def test_readme_and_pyproject_agree_on_the_python_version():
     readme = (ROOT / "README.md").read_text()
     version = re.search(r"Python ≥ (3\.\d+)", readme).group(1)
     assert wanted == f">={version}", f"README says Python ≥ {version}, pyproject {wanted}"
+
+
+def _normalised(pins: dict) -> dict:
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pins.items()}
+
+
+def test_site_and_browser_pins_are_exact_and_agree_with_constraints():
+    """requirements-site.txt (make site) and requirements-browser.txt pin every package exactly,
+    and where constraints.txt (installed with them) names a package, at the same version."""
+    frozen = _normalised(_pins(ROOT / "constraints.txt"))
+    for name in ("requirements-site.txt", "requirements-browser.txt"):
+        lines = [l.split("#")[0].strip() for l in (ROOT / name).read_text().splitlines()]
+        loose = [l for l in lines if l and not re.fullmatch(r"[\w.-]+==[\w.]+", l)]
+        assert not loose, f"{name}: not an exact pin: {loose}"
+        for package, version in _normalised(_pins(ROOT / name)).items():
+            assert frozen.get(package, version) == version, \
+                f"{name}: {package}=={version}, constraints.txt says {frozen[package]}"
+    site = _normalised(_pins(ROOT / "requirements-site.txt"))
+    assert {"sphinx", "myst-nb", "sphinx-book-theme", "jupyter-cache"} <= set(site)
