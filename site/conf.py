@@ -77,6 +77,7 @@ html_theme_options = {
     "use_repository_button": True,
     "launch_buttons": {"binderhub_url": BINDER, "colab_url": COLAB, "notebook_interface": "jupyterlab"},
 }
+html_context = {"default_mode": "auto"}   # light or dark as the reader's system (unset: a console error)
 myst_heading_anchors = 3          # README's #training-headless-the-main-job, as on GitHub
 suppress_warnings = ["myst.header"]    # lessons start sections at ## under their # title
 
