@@ -56,9 +56,21 @@ test-browser: setup
 	$(BIN)/python -m pip install -q -r requirements-browser.txt -c constraints.txt
 	UNET_COURSE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q -p no:randomly
 
+exercises: setup
+	$(BIN)/python tools/make_exercises.py
+
+strip: setup
+	$(BIN)/nbstripout --extra-keys "metadata.jupytext" notebooks/*.ipynb solutions/*.ipynb
+	$(BIN)/python tools/make_exercises.py
+
+bench: setup
+	$(BIN)/python -m pip install -q --no-binary elasticdeform -r benchmarks/requirements.txt
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
 # The course as a website (site/conf.py): SITE_EXECUTE=all executes every lesson (jupyter-cache in
 # build/site-cache: an unchanged lesson is not executed again), fast lessons 00-03, off none.
 SITE_EXECUTE ?= all
+SITE_TEST_EXECUTE ?= fast
 SITE_STAMP := $(VENV)/.site-installed
 
 $(SITE_STAMP): $(STAMP) requirements-site.txt
@@ -72,20 +84,9 @@ site: $(SITE_STAMP)
 
 # Every page of the site in headless Chromium (tests/test_site.py); CI builds lessons 00-03 only.
 test-site:
-	$(MAKE) site SITE_EXECUTE=$(or $(SITE_TEST_EXECUTE),fast)
+	$(MAKE) site SITE_EXECUTE=$(SITE_TEST_EXECUTE)
 	$(BIN)/python -m pip install -q -r requirements-browser.txt -c constraints.txt
 	UNET_COURSE_SITE_TEST=1 $(BIN)/python -m pytest tests/test_site.py -q -p no:randomly
-
-exercises: setup
-	$(BIN)/python tools/make_exercises.py
-
-strip: setup
-	$(BIN)/nbstripout --extra-keys "metadata.jupytext" notebooks/*.ipynb solutions/*.ipynb
-	$(BIN)/python tools/make_exercises.py
-
-bench: setup
-	$(BIN)/python -m pip install -q --no-binary elasticdeform -r benchmarks/requirements.txt
-	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
