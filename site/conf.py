@@ -189,20 +189,19 @@ def copy_exercises(app, config):
 
 
 def build_finished(app, exception):
-    """build/site/executed.json: per lesson, whether this build executed it and its figures."""
+    """build/site/executed.json: per lesson, whether this build executed it (tests/test_site.py
+    counts its figures in the jupyter-cache named here)."""
     if exception is not None:
         return
     from myst_nb.sphinx_ import NbMetadataCollector
     lessons = []
     for docname in sorted(d for d in app.env.found_docs if d.startswith("notebooks/")):
         data = NbMetadataCollector.get_exec_data(app.env, docname) or {}
-        executed = BUILD / "jupyter_execute" / f"{docname}.ipynb"
-        outputs = [o for c in json.loads(executed.read_text())["cells"] for o in c.get("outputs", [])]
         lessons.append({"notebook": f"{docname}.ipynb", "page": f"{docname}.html",
                         "executed": bool(data.get("succeeded")), "runtime_s": data.get("runtime"),
-                        "figures": sum("image/png" in o.get("data", {}) for o in outputs),
                         "exercise": _exercise(docname)})
-    report = {"SITE_EXECUTE": EXECUTE, "repository": REPOSITORY, "branch": BRANCH, "lessons": lessons}
+    report = {"SITE_EXECUTE": EXECUTE, "repository": REPOSITORY, "branch": BRANCH,
+              "cache": CACHE.relative_to(ROOT).as_posix(), "lessons": lessons}
     (Path(app.outdir) / "executed.json").write_text(json.dumps(report, indent=1) + "\n")
 
 

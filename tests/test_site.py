@@ -6,7 +6,7 @@ Every page loads without console errors or failed requests, asks for nothing out
 to no solution, and every internal link and #anchor resolves. Every lesson page has launch buttons
 (Binder, Colab) that open that very notebook and a link to its exercise (exercises/NN_*.ipynb for
 lesson NN); an executed lesson shows at least as many images as its execution drew figures
-(image/png outputs of the executed notebook in build/jupyter_execute); a lesson the build did not
+(image/png outputs of its execution in the jupyter-cache); a lesson the build did not
 execute (SITE_EXECUTE=fast) says so. The test_check_* tests run the same checks on fixture pages
 (a broken link, a console error, a foreign request, a wrong launch button...), so each can fail.
 
@@ -31,7 +31,6 @@ from test_browser import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ.get("UNET_COURSE_SITE", ROOT / "build" / "site"))
-EXECUTED = ROOT / "build" / "jupyter_execute"          # MyST-NB's executed notebooks
 PAGES = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
                if not p.relative_to(SITE).parts[0].startswith("_")) if SITE.is_dir() else []
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -74,7 +73,7 @@ def launch_urls(repository: str, branch: str, notebook: str) -> dict:
 
 def lesson_problems(shown: dict, lesson: dict, report: dict, figures: int | None) -> list:
     """What a lesson page must show. `shown`: hrefs, output_images, text (read by the browser);
-    `lesson`: its entry in executed.json; figures: image/png outputs of its executed notebook."""
+    `lesson`: its entry in executed.json; figures: image/png outputs of its execution."""
     problems = []
     notebook, number = lesson["notebook"], Path(lesson["notebook"]).name[:2]
     own = launch_urls(report["repository"], report["branch"], notebook)
@@ -93,7 +92,7 @@ def lesson_problems(shown: dict, lesson: dict, report: dict, figures: int | None
             problems.append(f"a launch link to another notebook: {href}")
     if lesson["executed"]:
         if not figures:
-            problems.append(f"{notebook} was executed but its executed notebook has no figure")
+            problems.append(f"{notebook} was executed but its execution drew no figure")
         elif shown["output_images"] < figures:
             problems.append(f"{shown['output_images']} images shown, the lesson drew {figures} figures")
     elif "Not executed in this build" not in shown["text"]:
@@ -101,11 +100,15 @@ def lesson_problems(shown: dict, lesson: dict, report: dict, figures: int | None
     return problems
 
 
-def figures_drawn(notebook: Path) -> int | None:
-    """image/png outputs of an executed notebook (None when there is none)."""
-    if not notebook.is_file():
+def figures_drawn(notebook: Path, cache: Path) -> int | None:
+    """image/png outputs of the lesson's execution, read from its jupyter-cache record (None: none)."""
+    import nbformat
+    from jupyter_cache import get_cache
+    try:
+        record = get_cache(cache).match_cache_notebook(nbformat.read(notebook, as_version=4))
+    except KeyError:
         return None
-    cells = json.loads(notebook.read_text())["cells"]
+    cells = get_cache(cache).get_cache_bundle(record.pk).nb.cells
     return sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
 
 
@@ -215,8 +218,9 @@ def test_page(browser, site, page_path):
     problems, shown = load(browser, site, SITE, page_path)
     lesson = {entry["page"]: entry for entry in _report()["lessons"]}.get(page_path)
     if lesson:
-        figures = figures_drawn(EXECUTED / lesson["notebook"]) if lesson["executed"] else None
-        problems += lesson_problems(shown, lesson, _report(), figures)
+        report = _report()
+        figures = figures_drawn(ROOT / lesson["notebook"], ROOT / report["cache"]) if lesson["executed"] else None
+        problems += lesson_problems(shown, lesson, report, figures)
     assert not problems, f"{page_path}:\n" + "\n".join(problems)
 
 
