@@ -51,10 +51,13 @@ test-fast: setup
 
 # Run All of every lesson in JupyterLab in a real headless Chromium (tests/test_browser.py).
 # Installs Playwright (requirements-browser.txt, not part of `make test`); the browser is the
-# system's Chromium (Debian: apt-get install chromium) or $$CHROMIUM.
+# system's Chromium (Debian: apt-get install chromium) or $$CHROMIUM. Two lessons at a time
+# (one JupyterLab + Chromium per worker, kernels on one thread each): both cores stay busy
+# while a browser waits; worksteal hands the long lessons (07-10) to whichever worker is free.
 test-browser: setup
 	$(BIN)/python -m pip install -q -r requirements-browser.txt -c constraints.txt
-	UNET_COURSE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q -p no:randomly
+	UNET_COURSE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q -p no:randomly \
+		-n $(WORKERS) --dist worksteal
 
 exercises: setup
 	$(BIN)/python tools/make_exercises.py

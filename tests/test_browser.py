@@ -11,7 +11,8 @@ tests/browser-screenshots/, git-ignored). The fixture notebooks in `test_check_*
 check fails when a lesson raises or a widget does not render.
 
 Run it with `make test-browser` (it sets UNET_COURSE_BROWSER_TEST=1; plain `make test` skips it,
-as it needs a browser). The browser: Debian's `chromium` (`apt-get install chromium`, as
+as it needs a browser). It runs two lessons at a time (pytest-xdist): each worker has its own
+JupyterLab and Chromium, and its kernels get that worker's share of the cores. The browser: Debian's `chromium` (`apt-get install chromium`, as
 .ci/run does) at /usr/bin/chromium, or $CHROMIUM. On a laptop without it:
 `.venv/bin/playwright install chromium` and CHROMIUM=$(.venv/bin/python -c "from
 playwright.sync_api import sync_playwright as p; s = p().start(); print(s.chromium.executable_path)").
@@ -41,7 +42,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS", ROOT / "tests" / "browser-screenshots"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-sync"]
-LESSON_TIMEOUT_S = 900    # Run All of one lesson (lesson 10 states 4 CPU minutes), 2 shared cores
+LESSON_TIMEOUT_S = 900    # Run All of one lesson (the longest states about 2 CPU minutes), shared cores
 CHANGE_TIMEOUT_S = 60     # one widget's output after a control moved
 CONTROLS = ".widget-slider, .widget-hslider, .widget-dropdown, .widget-toggle-buttons"
 WIDGET_CALL = re.compile(r"^[^#\n]*\b(interact_live|interact|interactive|interactive_output)\(", re.M)
@@ -80,7 +81,9 @@ class Lab:
         env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}   # conftest's Agg: not for kernels
         env.update(JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
                    JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-                   JUPYTER_RUNTIME_DIR=str(home / "runtime"), OMP_NUM_THREADS="1")
+                   JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+                   # the kernels' share of the cores: conftest.py's per-worker share under xdist
+                   OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)))
         command = [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
                    "--ServerApp.open_browser=False", "--ServerApp.ip=127.0.0.1",
                    f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
