@@ -24,3 +24,13 @@ def test_describe_hardware_names_the_cpu_and_its_bfloat16(monkeypatch):
         assert text.startswith("CPU Some CPU 9000,") and "3 thread(s)" in text
         assert ("no native bfloat16" in text) != native
     assert d.cpu_name()  # this machine's name, never empty
+
+
+def test_describe_hardware_names_an_instruction_set_cap(monkeypatch):
+    import unet_course.device as d
+    monkeypatch.setattr(d.torch.cuda, "is_available", lambda: False)
+    for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"):
+        monkeypatch.delenv(k, raising=False)
+    assert "capped" not in d.describe_hardware(threads=1)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert d.describe_hardware(threads=1).endswith(", capped ONEDNN_MAX_CPU_ISA=AVX2")

@@ -121,8 +121,9 @@ def test_the_weight_average_warms_up_then_keeps_its_decay():
     assert torch.allclose(late[0], torch.full((3,), 0.01))
 
 
-def test_mixed_precision_defaults_to_bfloat16_on_a_cpu_that_has_it(tmp_path):
+def test_mixed_precision_defaults_to_bfloat16_on_a_cpu_that_has_it(tmp_path, monkeypatch):
     from unet_course.device import cpu_has_native_bfloat16
+    monkeypatch.delenv("UNET_COURSE_AMP", raising=False)
     assert make_config("cpu", device="cpu").amp is cpu_has_native_bfloat16()
     assert make_config("cpu", device="cpu", amp=False).amp is False
     assert make_config("cpu", device="cuda").amp is False   # on a GPU: an option, off by default
@@ -133,6 +134,16 @@ def test_mixed_precision_defaults_to_bfloat16_on_a_cpu_that_has_it(tmp_path):
     import unet_course.train.__main__ as cli
     assert cli.parser().parse_args(["--no-amp"]).amp is False
     assert cli.parser().parse_args([]).amp is None   # None: make_config decides
+
+
+def test_unet_course_amp_overrides_the_default_and_names_bad_values(monkeypatch):
+    for value, amp in (("0", False), ("off", False), ("1", True), ("ON", True)):
+        monkeypatch.setenv("UNET_COURSE_AMP", value)
+        assert make_config("cpu", device="cpu").amp is amp
+        assert make_config("cpu", device="cpu", amp=not amp).amp is (not amp)  # explicit wins
+    monkeypatch.setenv("UNET_COURSE_AMP", "maybe")
+    with pytest.raises(ValueError, match="UNET_COURSE_AMP.*'maybe'"):
+        make_config("cpu", device="cpu")
 
 
 def test_resume_refuses_another_configuration_or_a_truncated_checkpoint(tmp_path):

@@ -62,4 +62,14 @@ def describe_hardware(threads: int | None = None) -> str:
     from .train.distributed import cpu_cores
     bf16 = "native bfloat16" if cpu_has_native_bfloat16() else "no native bfloat16"
     threads = torch.get_num_threads() if threads is None else threads
-    return f"CPU {cpu_name()}, {cpu_cores()} cores, {threads} thread(s), {bf16}"
+    line = f"CPU {cpu_name()}, {cpu_cores()} cores, {threads} thread(s), {bf16}"
+    return line + _isa_cap()
+
+
+def _isa_cap() -> str:
+    """Vector instructions capped by the environment (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY),
+    e.g. to time the AVX2 path of a laptop CPU on a server CPU: part of every timed row."""
+    import os
+    caps = [f"{k}={os.environ[k]}" for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+            if os.environ.get(k)]
+    return f", capped {' '.join(caps)}" if caps else ""

@@ -47,6 +47,8 @@ class TrainConfig:
     momentum: float = 0.99
     lr_drop: float = 0.0             # the last lr_drop of the run (steps or minutes) at lr / 10;
                                      # resuming with a longer budget moves the drop to its end
+    schedule: str = "drop"           # drop: lr, then lr / 10 for the last lr_drop; cosine: lr
+                                     # decays along half a cosine to lr / 100 (lr_drop unused)
     ema: float = 0.0                 # validate/save an exponential moving average of the
                                      # weights with this decay per step (0: off, the paper)
     # the paper's pieces
@@ -105,7 +107,7 @@ PRESETS = {
 
 # Settings that change the trajectory: a checkpoint only resumes a run that agrees on them.
 RESUME_KEYS = ("data", "seed", "base_channels", "depth", "dropout", "tile", "batch", "optimizer",
-               "lr", "momentum", "lr_drop", "ema", "weight_map", "w0", "sigma", "elastic", "flip", "train_images",
+               "lr", "momentum", "lr_drop", "schedule", "ema", "weight_map", "w0", "sigma", "elastic", "flip", "train_images",
                "val_images", "image_size", "val_fraction", "amp")
 
 
@@ -120,6 +122,8 @@ def _check(cfg: TrainConfig) -> TrainConfig:
         raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
     if not 0 <= cfg.ema < 1:
         raise ValueError(f"ema must be a decay in [0, 1) (0: off; e.g. 0.99), got {cfg.ema!r}")
+    if cfg.schedule not in ("drop", "cosine"):
+        raise ValueError(f"schedule must be 'drop' or 'cosine', got {cfg.schedule!r}")
     if not 0 <= cfg.lr_drop < 1:
         raise ValueError(f"lr_drop must be a fraction in [0, 1), got {cfg.lr_drop!r}")
     if not (cfg.lr > 0) or not (0 <= cfg.momentum < 1):
@@ -159,7 +163,15 @@ def _default_amp(device: str) -> bool:
     """bfloat16 autocast on a CPU that computes it in hardware (measured here: a training step
     of the cpu preset 1.68x faster on 2 threads, benchmarks/bench_train.py --amp); off
     elsewhere: on GPUs mixed precision is an option (--amp), and CPUs without native bfloat16
-    would only emulate it."""
+    would only emulate it. The environment variable UNET_COURSE_AMP=0 (or 1) overrides the
+    default everywhere, lessons included: a CPU with native bfloat16 then times the float32
+    path that most laptops take (--no-amp does the same for one command)."""
+    import os
     from ..device import cpu_has_native_bfloat16, is_accelerated
+    forced = os.environ.get("UNET_COURSE_AMP", "").strip().lower()
+    if forced in ("0", "1", "off", "on"):   # e.g. UNET_COURSE_AMP=0: time the float32 path anywhere
+        return forced in ("1", "on")
+    if forced:
+        raise ValueError(f"UNET_COURSE_AMP must be 0/off or 1/on (or unset: decided by the CPU), got {forced!r}")
     on_cpu = device == "cpu" or (device == "auto" and not is_accelerated())
     return on_cpu and cpu_has_native_bfloat16()
