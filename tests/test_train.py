@@ -395,3 +395,21 @@ def test_plot_draws_metrics_csv(tmp_path):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file
     assert plot.main([str(tmp_path / "nowhere")]) == 2
+
+
+def test_cosine_schedule_runs_from_lr_to_a_hundredth_and_the_plot_shows_it(tmp_path):
+    from unet_course.train import plot
+    from unet_course.train.loop import learning_rate
+    cfg = make_config("cpu", minutes=2.0, schedule="cosine", lr=0.002)
+    assert learning_rate(cfg, 0, 0.0) == pytest.approx(0.002)
+    assert learning_rate(cfg, 0, 60.0) == pytest.approx(0.002 * (0.01 + 0.99 / 2))
+    assert learning_rate(cfg, 0, 120.0) == pytest.approx(0.002 / 100)
+    by_steps = make_config("cpu", steps=10, schedule="cosine", lr=1.0)
+    rates = [learning_rate(by_steps, k, 0.0) for k in range(11)]
+    assert all(a > b for a, b in zip(rates, rates[1:]))              # falls every step
+    with pytest.raises(ValueError, match="schedule.*'linear'"):
+        make_config("cpu", schedule="linear")
+    train(make_config("cpu", steps=6, **{**TINY, "schedule": "cosine", "val_every": 3}),
+          out=tmp_path, progress=False)
+    fig = plot.draw(plot.read_metrics(tmp_path / "metrics.csv"))
+    assert len(fig.axes) == 3 and fig.axes[2].get_ylabel() == "lr"  # loss, scores, lr twin

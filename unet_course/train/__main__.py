@@ -34,6 +34,8 @@ def preset_summary(name: str) -> str:
     v = PRESETS[name]
     optimizer = (f"SGD momentum {v['momentum']:g}" if v["optimizer"] == "sgd" else "Adam")
     drop = f", the last {v['lr_drop']:.0%} of the run at lr / 10" if v.get("lr_drop") else ""
+    if v.get("schedule") == "cosine":
+        drop = ", lr decaying along half a cosine to lr / 100"
     return (f"base {v['base_channels']}, {v['tile']} tiles x {v['batch']}, {optimizer}, "
             f"lr {v['lr']:g}{drop}")
 
@@ -70,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--momentum", type=float)
     o.add_argument("--lr-drop", type=float,
                    help="last fraction of the run at lr / 10 (cpu preset 0.2, paper 0)")
+    o.add_argument("--schedule", choices=["drop", "cosine"],
+                   help="drop: lr / 10 for the last --lr-drop of the run; cosine: half a cosine "
+                        "from lr to lr / 100")
     o.add_argument("--ema", type=float, help="decay of the weight average that is validated "
                                              "and saved (0: off)")
     o.add_argument("--batch", type=int, help="tiles per step (per process under torchrun)")

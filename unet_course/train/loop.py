@@ -10,6 +10,7 @@ validation, checkpoints, resuming and torchrun around it, for the U-Net of Fig. 
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -183,6 +184,8 @@ def learning_rate(cfg: TrainConfig, step: int, seconds: float) -> float:
     The paper states no schedule; a final drop settles the noisy last steps (course choice)."""
     done = max(step / cfg.steps if cfg.steps else 0.0,
                seconds / (60 * cfg.minutes) if cfg.minutes else 0.0)
+    if cfg.schedule == "cosine":   # half a cosine from lr to lr / 100 (course option)
+        return cfg.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(done, 1.0))))
     return cfg.lr / 10 if cfg.lr_drop and done >= 1 - cfg.lr_drop else cfg.lr
 
 

@@ -46,10 +46,15 @@ def draw(metrics: dict[str, list]):
         mean = [sum(losses[i - n + 1:i + 1]) / n for i in range(n - 1, len(losses))]
         ax_loss.plot(steps[n - 1:], mean, color="tab:blue", label=f"mean of {n}")
     lrs = metrics.get("lr") or []
-    for i in range(1, len(lrs)):
-        if lrs[i] != lrs[i - 1]:
-            ax_loss.axvline(steps[i], color="tab:red", ls="--", lw=1,
-                            label=f"lr {lrs[i - 1]:g} -> {lrs[i]:g}")
+    changes = [i for i in range(1, len(lrs)) if lrs[i] != lrs[i - 1]]
+    if len(changes) > 3:   # a cosine schedule: the lr on a second axis, not a line per step
+        ax_lr = ax_loss.twinx()
+        ax_lr.plot(steps, lrs, color="tab:red", lw=1)
+        ax_lr.set_ylabel("lr", color="tab:red")
+        changes = []
+    for i in changes:
+        ax_loss.axvline(steps[i], color="tab:red", ls="--", lw=1,
+                        label=f"lr {lrs[i - 1]:g} -> {lrs[i]:g}")
     ax_loss.set(xlabel="step", title="training energy (Eq. 1)")
     ax_loss.legend()
     for key, label in SCORES:
