@@ -19,6 +19,7 @@ playwright.sync_api import sync_playwright as p; s = p().start(); print(s.chromi
 The lessons run on a copy in a temporary folder, so JupyterLab's autosave never writes outputs
 into the repository.
 """
+import contextlib
 import ctypes
 import json
 import os
@@ -157,16 +158,30 @@ def browser(tmp_path_factory):
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (make test-browser)")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium, or set CHROMIUM (see the docstring)")
+    with chromium_context(sync_api, {"width": 1400, "height": 1000},
+                          profile=tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
+
+
+@contextlib.contextmanager
+def chromium_context(sync_api, viewport: dict, profile: Path | None = None):
+    """A headless Chromium (CHROMIUM, CHROMIUM_FLAGS) browser context, closed on exit; with a
+    profile folder, a persistent one (tests/test_site.py uses this too)."""
     playwright = sync_api.sync_playwright().start()
     try:
-        # Playwright wants the (empty) profile folder as user_data_dir, not as a --user-data-dir flag.
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
-            headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
+        if profile is not None:   # Playwright wants the (empty) profile folder as user_data_dir
+            context = playwright.chromium.launch_persistent_context(
+                str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+                viewport=viewport)
+            close = context.close
+        else:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=CHROMIUM_FLAGS)
+            context, close = browser.new_context(viewport=viewport), browser.close
         try:
             yield context
         finally:
-            context.close()
+            close()
     finally:
         playwright.stop()
 

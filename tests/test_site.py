@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_FLAGS
+from test_browser import CHROMIUM, chromium_context
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ.get("UNET_COURSE_SITE", ROOT / "build" / "site"))
@@ -138,15 +138,8 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium, or set CHROMIUM "
                     "(tests/test_browser.py says how)")
-    playwright = sync_api.sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            yield chromium.new_context(viewport={"width": 1300, "height": 900})
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with chromium_context(sync_api, {"width": 1300, "height": 900}) as context:
+        yield context
 
 
 def load(context, base_url: str, root: Path, page_path: str) -> tuple:
