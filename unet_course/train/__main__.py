@@ -34,8 +34,6 @@ def preset_summary(name: str) -> str:
     v = PRESETS[name]
     optimizer = (f"SGD momentum {v['momentum']:g}" if v["optimizer"] == "sgd" else "Adam")
     drop = f", the last {v['lr_drop']:.0%} of the run at lr / 10" if v.get("lr_drop") else ""
-    if v.get("schedule") == "cosine":
-        drop = ", lr decaying along half a cosine to lr / 100"
     return (f"base {v['base_channels']}, {v['tile']} tiles x {v['batch']}, {optimizer}, "
             f"lr {v['lr']:g}{drop}")
 

@@ -180,8 +180,9 @@ def _resumable(ckpt, cfg, world) -> dict:
 
 
 def learning_rate(cfg: TrainConfig, step: int, seconds: float) -> float:
-    """cfg.lr, divided by 10 for the last cfg.lr_drop of the run (by steps or by minutes).
-    The paper states no schedule; a final drop settles the noisy last steps (course choice)."""
+    """cfg.lr, divided by 10 for the last cfg.lr_drop of the run (by steps or by minutes), or
+    with schedule "cosine" along half a cosine to cfg.lr / 100. The paper states no schedule; a
+    final drop settles the noisy last steps (course choice)."""
     done = max(step / cfg.steps if cfg.steps else 0.0,
                seconds / (60 * cfg.minutes) if cfg.minutes else 0.0)
     if cfg.schedule == "cosine":   # half a cosine from lr to lr / 100 (course option)
