@@ -33,3 +33,31 @@ if _workers > 1:
     _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, str(max(1, _cores // _workers)))
+
+
+def retrying(start, tries: int = 3):
+    """`start` (nbval's start_new_kernel) tried up to `tries` times: a kernel that dies before
+    answering kernel_info is started again. Seen once in CI at a lesson's set-up while two xdist
+    workers started kernels at the same moment (jupyter_client picks free TCP ports by binding
+    and releasing them, so two processes can pick the same one); a kernel that never starts
+    still fails, with the last error."""
+    def start_new_kernel(*args, **kwargs):
+        for attempt in range(1, tries + 1):
+            try:
+                return start(*args, **kwargs)
+            except RuntimeError as error:  # jupyter_client: "Kernel died before replying to kernel_info"
+                if attempt == tries:
+                    raise
+                print(f"kernel start failed ({error}); starting it again ({attempt + 1}/{tries})",
+                      file=__import__("sys").stderr)
+    start_new_kernel.retries = start
+    return start_new_kernel
+
+
+try:
+    import nbval.kernel
+except ImportError:  # plain pytest without nbval
+    pass
+else:
+    if not hasattr(nbval.kernel.start_new_kernel, "retries"):  # once, however often loaded
+        nbval.kernel.start_new_kernel = retrying(nbval.kernel.start_new_kernel)

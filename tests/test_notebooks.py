@@ -59,3 +59,36 @@ def test_readme_lists_every_lesson():
     readme = (ROOT / "README.md").read_text()
     for path in LESSONS:
         assert f"notebooks/{path.name}" in readme, f"README's lesson table lacks {path.name}"
+
+
+def _root_conftest():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_kernel_start_is_retried_after_a_kernel_dies():
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) < 3:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return "km", "kc"
+    assert _root_conftest().retrying(flaky, tries=3)(kernel_name="python3") == ("km", "kc")
+    assert len(calls) == 3 and calls[-1] == {"kernel_name": "python3"}
+
+    def dead(**kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+    calls.clear()
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        _root_conftest().retrying(dead, tries=2)()
+    assert len(calls) == 2
+
+
+def test_nbval_starts_kernels_through_the_retry():
+    nbval_kernel = pytest.importorskip("nbval.kernel")
+    assert hasattr(nbval_kernel.start_new_kernel, "retries")
