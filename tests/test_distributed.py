@@ -75,13 +75,16 @@ def test_two_ranks_with_dropout_and_minutes_agree_on_every_decision(tmp_path):
         assert rank.returncode == 0, err[-3000:]
     a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert a["steps"] == b["steps"] >= 4 and a["seconds"] == b["seconds"] >= 0.03 * 60
-    for k in a["state"]:
-        assert torch.equal(a["state"][k], b["state"][k]), k       # no silent drift
+    for k in a["state"]:  # no silent drift of the weights
+        if "running_" not in k:  # batch norm statistics (the cpu preset's): each rank's last
+            assert torch.equal(a["state"][k], b["state"][k]), k  # forward updates them from its own
+    assert any("running_mean" in k for k in a["state"])         # tiles; DDP broadcasts rank 0's
     both = a["mask"][0] & b["mask"][0]        # units active on both ranks: kept or dropped?
     assert both.sum() > 100 and not torch.equal(a["mask"][1][both], b["mask"][1][both])
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1:]
     rows = [dict(zip(("step", "loss", "lr", "val_iou"), r.split(","))) for r in rows]
-    assert len(rows) == a["steps"] and {float(r["lr"]) for r in rows} == {1e-3, 1e-4}  # dropped
+    lrs = sorted({float(r["lr"]) for r in rows})                   # the cpu preset's lr, dropped
+    assert len(rows) == a["steps"] and lrs == pytest.approx([2e-4, 2e-3])
     for row, mine, theirs in zip(rows, a["local"], b["local"]):
         assert float(row["loss"]) == pytest.approx((mine + theirs) / 2, rel=1e-6)
     assert rows[-1]["val_iou"] != ""                                   # the last step validated

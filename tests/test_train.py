@@ -148,7 +148,7 @@ def test_unet_course_amp_overrides_the_default_and_names_bad_values(monkeypatch)
 
 def test_resume_refuses_another_configuration_or_a_truncated_checkpoint(tmp_path):
     train(make_config("cpu", steps=3, **TINY), out=tmp_path, progress=False)
-    with pytest.raises(ValueError, match=r"another configuration \(lr: checkpoint 0.001, now 0.1"):
+    with pytest.raises(ValueError, match=r"another configuration \(lr: checkpoint 0.002, now 0.1"):
         train(make_config("cpu", steps=6, **{**TINY, "lr": 0.1}), out=tmp_path, resume=True,
               progress=False)
     ckpt = tmp_path / "checkpoint.pt"
@@ -252,6 +252,21 @@ def test_bad_settings_are_named():
     assert make_config("paper").base_channels == 64 and make_config("paper").momentum == 0.99
 
 
+def test_batch_norm_is_the_cpu_presets_deviation_only():
+    """The paper preset keeps Fig. 1's Conv-ReLU blocks; the cpu preset trains Conv-BN-ReLU
+    (measured in bench_train.csv), says so in --help, and --no-batch-norm turns it off."""
+    from unet_course.train.__main__ import parser, preset_summary
+    assert make_config("cpu").batch_norm and not make_config("paper").batch_norm
+    assert not make_config("cpu", batch_norm=False).batch_norm
+    assert "batch norm" in preset_summary("cpu") and "batch norm" not in preset_summary("paper")
+    assert parser().parse_args(["--no-batch-norm"]).batch_norm is False
+    assert parser().parse_args([]).batch_norm is None            # None: the preset decides
+    model = build_model(make_config("cpu", **TINY), load_split(make_config("cpu", **TINY)), "cpu")
+    assert model.batch_norm and any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert not build_model(make_config("cpu", **{**TINY, "batch_norm": False}),
+                           load_split(make_config("cpu", **TINY)), "cpu").batch_norm
+
+
 def _cli(*args, env=None, timeout=300):
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "unet_course.train", *args], capture_output=True,
@@ -278,10 +293,11 @@ def test_command_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_two_gloo_ranks_follow_one_process_with_double_batch(tmp_path):
-    """Equal up to float rounding (the gradient sums run in another order) with drop-out OFF:
-    with drop-out on, each rank draws its own masks, so two ranks are one process with double
+    """Equal up to float rounding (the gradient sums run in another order) with drop-out and
+    batch norm OFF: with drop-out on, each rank draws its own masks, and with batch norm each
+    rank normalises by its own tiles' statistics, so two ranks are one process with double
     batch only in distribution, not bitwise (tests/test_distributed.py)."""
-    common = ["--steps", "3", "--optimizer", "sgd", "--lr", "0.01", "--dropout", "0",
+    common = ["--steps", "3", "--optimizer", "sgd", "--lr", "0.01", "--dropout", "0", "--no-batch-norm",
               "--device", "cpu", "--no-amp", "--val-every", "100", *TINY_CLI]  # float32 sums
     one = _cli(*common, "--batch", "2", "--out", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
@@ -375,7 +391,7 @@ def test_help_says_what_each_preset_trains_with():
     text = " ".join(cli.parser().format_help().split())
     assert "as the paper did" not in text
     cpu, paper = text.split("cpu, the course's choice")[1], text.split("Presets: paper")[1]
-    assert cpu.split(";")[0].count("Adam, lr 0.001, the last 20% of the run at lr / 10") == 1
+    assert cpu.split(";")[0].count("batch norm, 428 tiles x 1, Adam, lr 0.002, the last 20% of the run at lr / 10") == 1
     assert "572 tiles x 1, SGD momentum 0.99" in paper.split(";")[0]
     assert "unet_course.train.plot" in text
 

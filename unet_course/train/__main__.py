@@ -34,7 +34,8 @@ def preset_summary(name: str) -> str:
     v = PRESETS[name]
     optimizer = (f"SGD momentum {v['momentum']:g}" if v["optimizer"] == "sgd" else "Adam")
     drop = f", the last {v['lr_drop']:.0%} of the run at lr / 10" if v.get("lr_drop") else ""
-    return (f"base {v['base_channels']}, {v['tile']} tiles x {v['batch']}, {optimizer}, "
+    norm = ", batch norm" if v.get("batch_norm") else ""
+    return (f"base {v['base_channels']}{norm}, {v['tile']} tiles x {v['batch']}, {optimizer}, "
             f"lr {v['lr']:g}{drop}")
 
 
@@ -78,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--batch", type=int, help="tiles per step (per process under torchrun)")
     o.add_argument("--tile", type=int, help="input tile side, e.g. 252 or 572")
     o.add_argument("--base", type=int, dest="base_channels", help="channels of the first level")
+    o.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, dest="batch_norm",
+                   help="Conv-BN-ReLU blocks (not in the paper; off)")
     o.add_argument("--dropout", type=float, help="drop-out at the end of the contracting path (0.5)")
     o.add_argument("--train-images", type=int, help="synthetic: training images (24)")
     o.add_argument("--val-images", type=int, help="synthetic: held-out images (8)")

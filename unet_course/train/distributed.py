@@ -8,8 +8,11 @@ of a step are then exactly those of one process with batch N * b (tile g is its 
 draw). Drop-out is not: each rank draws its masks from its own random stream (``rank_seed``),
 as one process draws different masks for the different tiles of its batch, so N ranks with
 batch b take the same steps as one process with batch N * b *in distribution*, not bitwise.
-With drop-out off (``--dropout 0``) they take the same steps up to float rounding (the sums
-run in another order; tested). Only rank 0 logs, validates and writes files.
+Batch norm (the cpu preset's, ``--batch-norm``) is not either: each rank normalises by the
+statistics of its own tiles (torch's BatchNorm2d under DDP; rank 0's running statistics are
+broadcast to the others at every step). With drop-out and batch norm off (``--dropout 0
+--no-batch-norm``) they take the same steps up to float rounding (the sums run in another
+order; tested). Only rank 0 logs, validates and writes files.
 
 Every decision that could differ between ranks is agreed (``agree``): the training time is
 the slowest rank's, so the lr drop, the stop of a ``--minutes`` run, validation and
