@@ -23,7 +23,8 @@ What differs from the paper (also written into every row's ``note``):
   training slices (the test labels are not public), so our numbers are on other slices and
   on 5, not 30, images, with 25 instead of 30 training slices;
 - training: minutes on this machine, not the paper's 10 hours on a Titan GPU; the cpu preset
-  is a narrower network (base 16, Adam) than Fig. 1 (base 64, SGD m 0.99);
+  is a narrower network (base 16, batch norm since 2026-12-07, Adam) than Fig. 1 (base 64,
+  SGD m 0.99); the rows of 2026-12-04 were trained before batch norm (348 x 2 tiles, lr 1e-3);
 - prediction: 8 dihedral TTA averages (the paper, Sec. 4: 7 rotated versions);
 - metrics: our re-implementation of Fiji's definitions (``unet_course.metrics``), not the
   challenge server.

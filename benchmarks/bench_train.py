@@ -43,21 +43,36 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_train.csv"
 FIELDS = ["date", "kind", "settings", "steps", "train_seconds", "steps_per_s", "ratio",
-          "val_iou", "val_separated", "val_pixel_error", "threads", "load_avg", "hardware"]
+          "val_iou", "val_separated", "val_pixel_error", "threads", "load_avg", "hardware",
+          "preset"]
+# The cpu preset of the rows written from 2026-12-04 (when the hardware column came) until
+# the preset moved to batch norm and one 428 tile per step (2026-12-07): ``settings`` holds
+# only the overrides, so each row also names the preset they were applied to.
+PRESET_UNTIL_2026_12_07 = "base 16, 348 tiles x 2, Adam, lr 0.001, the last 20% of the run at lr / 10"
 
 
 def _upgrade_header():
-    """Older files lack the hardware column: rewrite them once (atomically) with it."""
+    """Older files lack the hardware or preset column: rewrite them once (atomically)."""
     with open(RESULTS, newline="") as f:
         rows = list(csv.DictReader(f))
-    if rows and "hardware" in rows[0]:
+    if rows and "preset" in rows[0]:
         return
+    for r in rows:
+        r.setdefault("hardware", "not recorded")
+        r["preset"] = ("not recorded" if r["hardware"] == "not recorded" or r["kind"].startswith("sweep")
+                       else PRESET_UNTIL_2026_12_07)
     tmp = RESULTS.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)
         writer.writeheader()
-        writer.writerows({**r, "hardware": "not recorded"} for r in rows)
+        writer.writerows(rows)
     os.replace(tmp, RESULTS)
+
+
+def _preset() -> str:
+    """The cpu preset the overrides in ``settings`` apply to, in words."""
+    from unet_course.train.__main__ import preset_summary
+    return preset_summary("cpu")
 
 
 def record(kind, settings, **values):
@@ -68,7 +83,7 @@ def record(kind, settings, **values):
         _upgrade_header()
     row = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), "kind": kind,
            "settings": settings, "load_avg": f"{os.getloadavg()[0]:.2f}",
-           "hardware": describe_hardware(values.get("threads")), **values}
+           "hardware": describe_hardware(values.get("threads")), "preset": _preset(), **values}
     with open(RESULTS, "a", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)
         if new:

@@ -5,13 +5,14 @@ benchmarks/results/lr_sweep.csv (the lesson plots this file; it never types numb
     python benchmarks/sweep_lr.py --steps 100 --runs sgd-0.01-standardised   # one quick run
 
 Runs (the set-up the sweep was measured with, pinned here so that the file can be
-reproduced: U-Net base 16, 252 -> 68 tiles, batches of 4, float32, no lr drop, Eq. 2 weight
-map, elastic deformation, synthetic touching cells; only the optimiser and the input change.
-The cpu preset has since moved to 348 tiles x 2, a final lr drop and bfloat16 on CPUs that
-have it: see lesson 07 and benchmarks/results/bench_train.csv):
+reproduced: U-Net base 16 without batch norm, 252 -> 68 tiles, batches of 4, float32, no lr
+drop, Eq. 2 weight map, elastic deformation, synthetic touching cells; only the optimiser and
+the input change. The cpu preset has since moved to batch norm, one 428 tile per step at lr
+2e-3, a final lr drop and bfloat16 on CPUs that have it: see lesson 07 and
+benchmarks/results/bench_train.csv):
 - SGD with the paper's momentum 0.99 at lr 1e-3, 1e-2, 1e-1, each with raw [0, 1] inputs and
   with standardised inputs (zero mean, unit variance: ``unet_course.normalize``);
-- Adam at lr 1e-3 (the cpu preset's default) with standardised inputs.
+- Adam at lr 1e-3 (the cpu preset's optimiser, then at this rate) with standardised inputs.
 "raw" is the same network with its input standardisation set to the identity (mean 0, std 1).
 
 Every run trains a fixed number of STEPS, so the curves do not depend on how loaded the
@@ -36,7 +37,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "lr_sweep.csv"
 FIELDS = ["run", "optimizer", "lr", "momentum", "input", "step", "loss", "val_iou",
           "val_separated", "diverged", "s_per_step", "threads", "date"]
 # the set-up of the recorded sweep (the cpu preset of 2026-12-03), not today's preset
-SETUP = dict(tile=252, batch=4, lr_drop=0.0, amp=False)
+SETUP = dict(tile=252, batch=4, batch_norm=False, lr_drop=0.0, amp=False)
 RUNS = {"adam-0.001-standardised": dict(optimizer="adam", lr=1e-3, input="standardised")}
 RUNS.update({f"sgd-{lr:g}-{inp}": dict(optimizer="sgd", lr=lr, input=inp)
              for inp in ("standardised", "raw") for lr in (1e-2, 1e-1, 1e-3)})
