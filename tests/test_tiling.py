@@ -87,6 +87,22 @@ def test_other_depth_and_padded_convs_are_exact_too():
                                    whole_pass(model, image), atol=1e-5)
 
 
+def test_batch_norm_models_are_exact_too():
+    """The cpu preset trains Conv-BN-ReLU: in eval mode a BatchNorm is a per-channel affine map
+    (running statistics), so tiles still equal one pass, whatever the batch of tiles."""
+    model = tiny(batch_norm=True)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):  # statistics as after training, not 0 / 1
+                m.running_mean.normal_(0, 0.5, generator=g)
+                m.running_var.uniform_(0.5, 2.0, generator=g)
+    image = np.random.default_rng(4).random((150, 170), dtype=np.float32)
+    for batch in (1, 3):
+        np.testing.assert_allclose(predict_tiled(model, image, 236, batch_size=batch, progress=False),
+                                   whole_pass(model, image), atol=1e-5)
+
+
 def test_batch_size_does_not_change_the_result(model):
     image = np.random.default_rng(2).random((150, 170), dtype=np.float32)
     ref = predict_tiled(model, image, 236, batch_size=1)
