@@ -6,6 +6,7 @@
   is there (the kernels nbval starts inherit this environment); users download instead.
 """
 import os
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -49,7 +50,7 @@ def retrying(start, tries: int = 3):
                 if attempt == tries:
                     raise
                 print(f"kernel start failed ({error}); starting it again ({attempt + 1}/{tries})",
-                      file=__import__("sys").stderr)
+                      file=sys.stderr)
     start_new_kernel.retries = start
     return start_new_kernel
 

@@ -59,8 +59,7 @@ def _upgrade_header():
         return
     for r in rows:
         r.setdefault("hardware", "not recorded")
-        r["preset"] = ("not recorded" if r["hardware"] == "not recorded" or r["kind"].startswith("sweep")
-                       else PRESET_UNTIL_2026_12_07)
+        r["preset"] = "not recorded" if r["hardware"] == "not recorded" else PRESET_UNTIL_2026_12_07
     tmp = RESULTS.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)

@@ -80,7 +80,7 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--tile", type=int, help="input tile side, e.g. 252 or 572")
     o.add_argument("--base", type=int, dest="base_channels", help="channels of the first level")
     o.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, dest="batch_norm",
-                   help="Conv-BN-ReLU blocks (not in the paper; off)")
+                   help="Conv-BN-ReLU blocks (not in the paper; on in the cpu preset, off in paper)")
     o.add_argument("--dropout", type=float, help="drop-out at the end of the contracting path (0.5)")
     o.add_argument("--train-images", type=int, help="synthetic: training images (24)")
     o.add_argument("--val-images", type=int, help="synthetic: held-out images (8)")

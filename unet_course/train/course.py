@@ -24,8 +24,8 @@ __all__ = ["COURSE_SETTINGS", "course_model", "cache_dir", "describe"]
 # course_model() measures and prints the time on the machine it runs on.
 # (An Adam run on 24 training images stood at IoU 0.88, 68% of cells separated, at step 200.)
 # float32 (amp off) so that every machine trains the same model, bfloat16 CPUs included.
-COURSE_SETTINGS = dict(preset="cpu", data="synthetic", seed=0, base_channels=16, batch_norm=False, tile=252,
-                       batch=4, optimizer="adam", lr=1e-3, lr_drop=0.0, steps=200, train_images=12,
+COURSE_SETTINGS = dict(preset="cpu", data="synthetic", seed=0, base_channels=16, batch_norm=False,
+                       tile=252, batch=4, optimizer="adam", lr=1e-3, lr_drop=0.0, steps=200, train_images=12,
                        val_images=4, val_every=200, checkpoint_every=10 ** 9, amp=False)
 
 

@@ -80,8 +80,8 @@ def build_model(cfg: TrainConfig, split, device) -> torch.nn.Module:
     from ..normalize import PERCENTILES, StandardizedUNet, input_statistics
     mean, std = input_statistics(split.train_images)
     model = StandardizedUNet(base_channels=cfg.base_channels, depth=cfg.depth,
-                             dropout=cfg.dropout, batch_norm=cfg.batch_norm, input_mean=mean, input_std=std,
-                             percentiles=PERCENTILES)
+                             dropout=cfg.dropout, batch_norm=cfg.batch_norm, input_mean=mean,
+                             input_std=std, percentiles=PERCENTILES)
     he_init_(model, cfg.seed)
     model.to(device)
     if cfg.channels_last:
