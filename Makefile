@@ -13,9 +13,10 @@ WORKERS ?= 2
 # for PyTorch's CPU wheels on a machine without a GPU.
 PIP_EXTRA ?=
 
-.PHONY: setup lab train test test-fast test-browser site test-site exercises strip bench clean help
+.PHONY: setup lab train test test-fast test-browser site test-site exercises strip bench results clean help
 
 help:
+	@echo "make setup      create .venv and install the pinned course environment (no JupyterLab)"
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make train      set up .venv and run the headless main job: train on synthetic cells (3 min)"
 	@echo "make test       set up .venv and run all tests (unit tests + every notebook with nbval)"
@@ -26,6 +27,7 @@ help:
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make strip      remove outputs from all notebooks, then regenerate exercises/"
 	@echo "make bench      run the speed benchmarks in benchmarks/"
+	@echo "make results    regenerate RESULTS.md from benchmarks/results/*.csv"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +71,11 @@ strip: setup
 bench: setup
 	$(BIN)/python -m pip install -q --no-binary elasticdeform -r benchmarks/requirements.txt
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# RESULTS.md, the one page of measurements, from benchmarks/results/*.csv (tests/test_results_page.py
+# checks that it is up to date). Needs only the standard library.
+results:
+	$(PYTHON) tools/results_page.py
 
 # The course as a website (site/conf.py): SITE_EXECUTE=all executes every lesson (jupyter-cache in
 # build/site-cache: an unchanged lesson is not executed again), fast lessons 00-03, off none.

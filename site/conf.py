@@ -1,7 +1,7 @@
 """Sphinx configuration of the course website (`make site`; sphinx-build -c site . build/site).
 
 The source folder is the repository root: README.md (the landing page), the lessons in
-notebooks/, ARCHITECTURE.md and CONTRIBUTING.md are read in place, so the site has no second
+notebooks/, RESULTS.md, ARCHITECTURE.md and CONTRIBUTING.md are read in place, so the site has no second
 copy of any text. site/exercises.md gets its list of exercises at build time.
 
 SITE_EXECUTE=all (default) executes every lesson once through jupyter-cache (build/site-cache:
@@ -61,7 +61,7 @@ project = "U-Net, rebuilt piece by piece"
 author = "the unet-course authors"
 extensions = ["myst_nb"]
 root_doc = "README"
-include_patterns = ["README.md", "ARCHITECTURE.md", "CONTRIBUTING.md", "notebooks/*.ipynb",
+include_patterns = ["README.md", "RESULTS.md", "ARCHITECTURE.md", "CONTRIBUTING.md", "notebooks/*.ipynb",
                     "site/exercises.md"]
 exclude_patterns = [".*", "build", "data", "runs", "benchmarks", "exercises", "solutions", "tests",
                     "tools", "unet_course", "*.egg-info"]
@@ -103,6 +103,7 @@ notebooks/*
 :hidden:
 :caption: More
 site/exercises
+RESULTS
 ARCHITECTURE
 CONTRIBUTING
 ```

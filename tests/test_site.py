@@ -198,7 +198,7 @@ def test_the_site_has_every_page(site):
     report = _report()
     lessons = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert [entry["notebook"] for entry in report["lessons"]] == lessons
-    wanted = {"index.html", "README.html", "ARCHITECTURE.html", "CONTRIBUTING.html", "site/exercises.html",
+    wanted = {"index.html", "README.html", "RESULTS.html", "ARCHITECTURE.html", "CONTRIBUTING.html", "site/exercises.html",
               *(entry["page"] for entry in report["lessons"])}
     assert wanted <= set(PAGES), f"missing pages: {wanted - set(PAGES)}"
     if report["SITE_EXECUTE"] == "all":
