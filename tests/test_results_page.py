@@ -53,8 +53,9 @@ def test_check_fails_on_a_stale_page_and_passes_on_a_fresh_one(tmp_path, capsys)
 
 def _runs(settings_and_scores):
     hardware = "CPU Test, 2 cores, 1 thread(s), no native bfloat16"
-    return [{"date": f"2026-12-0{k + 1} 00:00", "kind": "synthetic_3min", "settings": s, "steps": "100",
-             "train_seconds": "180", "steps_per_s": "0.5", "ratio": "", "val_iou": iou, "val_separated": sep,
+    return [{"date": f"2026-12-0{k + 1} 00:00", "kind": "synthetic_3min", "settings": s,
+             "steps": "100", "train_seconds": "180", "steps_per_s": "0.5", "ratio": "",
+             "val_iou": iou, "val_separated": sep,
              "val_pixel_error": "0.1", "threads": "1", "load_avg": "1.00", "hardware": hardware,
              "preset": "p"} for k, (s, iou, sep) in enumerate(settings_and_scores)]
 
@@ -72,8 +73,10 @@ def test_seeds_are_aggregated_and_small_groups_are_not_ranked():
 def test_every_timed_row_names_its_cpu():
     """A figure without its CPU is what this page exists to prevent."""
     import csv
-    for name, column in (("course_times.csv", "cpu"), ("tiling.csv", "cpu"), ("train_reported.csv", "cpu"),
-                         ("bench_train.csv", "hardware"), ("isbi.csv", "hardware"), ("transfer.csv", "machine")):
+    columns = {"course_times.csv": "cpu", "tiling.csv": "cpu", "train_reported.csv": "cpu",
+               "bench_train.csv": "hardware", "isbi.csv": "hardware", "transfer.csv": "machine",
+               "models.csv": "machine"}
+    for name, column in columns.items():
         with open(RESULTS / name, newline="") as f:
             for row in csv.DictReader(f):
                 assert row[column].strip(), f"{name}: a row without its CPU: {row}"

@@ -51,6 +51,8 @@ How to read the columns:
 - **preset**: the `cpu` preset of `python -m unet_course.train` the run's settings were applied
   to. It changed on 2026-12-07 (batch norm, one 428 tile per step, Adam lr 2e-3); rows before
   that used the preset they name.
+- **GPU**: none of these rows; no GPU was lent to the sessions that measured them, so the
+  `paper` preset (the default on a GPU) has no measured figures yet.
 - **seeds**: runs of one set-up that differ only in `--seed` are one group, shown as mean
   (min-max) with n. Two seeds differ by about 0.01 IoU and 5 points of cells separated, so
   a group of fewer than 3 seeds is labelled and ranks nothing.
@@ -167,7 +169,8 @@ def _synthetic_groups(rows: list[dict]) -> dict:
 def synthetic_table(rows: list[dict]) -> str:
     """The 3-minute runs of one preset and CPU: one line per set-up, seeds aggregated."""
     headers = ["set-up (overrides of the preset)", "precision", "runs", "foreground IoU",
-               "cells separated (%)", "steps", "load", "date", "targets (IoU 0.90, 90%)"]
+               "cells separated (%)", "steps", "load", "date", "targets (IoU 0.90, 90%)",
+               "each run (seed: IoU / % separated)"]
     lines = []
     for (_, _, setup), group in _synthetic_groups(rows).items():
         seeds = [int(m.group(1)) if (m := SEED.search(r["settings"])) else 0 for r in group]
@@ -180,7 +183,9 @@ def synthetic_table(rows: list[dict]) -> str:
             verdict = "not judged (< 3 seeds)"
         lines.append([setup, precision(group[0]), seed_label(seeds), spread(iou), spread(sep, 1, 100),
                       span([r["steps"] for r in group]), span([r["load_avg"] for r in group]),
-                      span([r["date"][:10] for r in group]), verdict])
+                      span([r["date"][:10] for r in group]), verdict,
+                      ", ".join(f"{seed}: {float(r['val_iou']):.3f} / {100 * float(r['val_separated']):.1f}"
+                                for seed, r in zip(seeds, group))])
     return table(headers, lines)
 
 
@@ -195,7 +200,10 @@ def section_bench_train(rows: list[dict]) -> str:
     out = ["## Training: `python -m unet_course.train` and its loop\n",
            "`benchmarks/results/bench_train.csv`, written by `benchmarks/bench_train.py`. "
            "Rows written before 2026-12-04 afternoon did not record the CPU or the preset "
-           "(`not recorded`).\n"]
+           "(`not recorded`). The README of 2026-12-04 to 2026-12-07 named the machine of four of "
+           "them an AMD EPYC with native bfloat16 (2026-12-04: the 3-minute bfloat16 runs of "
+           "01:18 and 01:34, the `amp` and `overhead` rows of 04:07); the rows themselves do "
+           "not say.\n"]
     synthetic = [r for r in rows if r["kind"] == "synthetic_3min"]
     out.append("### Synthetic cells, 3 minutes of training\n")
     out.append("`python -m unet_course.train --minutes 3` with the settings shown, scored on the 8 "
@@ -242,14 +250,16 @@ def section_other_kinds(rows: list[dict]) -> str:
            "15-minute runs on ISBI 2012 slices 0-24 (`bench_train.py --isbi`), with the training "
            "loop's own validation on slices 25-29 (the challenge's errors of the same runs, where "
            "scored, are in the ISBI section below). One run each: they rank nothing.\n",
-           _row_table(kind("isbi_"), ["kind", "steps", "seconds", "steps/s", "IoU", "separated", "pixel error"],
+           _row_table(kind("isbi_"),
+                      ["kind", "steps", "seconds", "steps/s", "IoU", "separated", "pixel error"],
                       lambda r: [r["kind"], r["steps"], r["train_seconds"], r["steps_per_s"], r["val_iou"],
                                  r["val_separated"], r["val_pixel_error"]]),
            "### Training curves\n",
            "Validation scores during single runs (one seed each), on 2026-12-03.\n"]
     curves: dict = {}
     for r in kind("curve_"):
-        curves.setdefault((r["kind"], r["settings"], r["threads"], r["load_avg"], r["hardware"], r["preset"]), []).append(r)
+        key = (r["kind"], r["settings"], r["threads"], r["load_avg"], r["hardware"], r["preset"])
+        curves.setdefault(key, []).append(r)
     for (name, settings, threads, load, hardware, preset), points in sorted(curves.items()):
         out.append(f"#### {name}: {settings}\n")
         out.append(f"Threads {threads}, load {load}, CPU {hardware}, preset {preset}; a single run.\n")
@@ -339,7 +349,8 @@ def section_isbi(rows: list[dict]) -> str:
     out.append(table(headers, [[r["date"], r["preset"], r["weight_map"], r["minutes_budget"], r["steps"],
                                 r["pixel_error"], r["rand_error"], r["warping_error"],
                                 r["misclassification_rate"], r["tta"], r["eval_slices"], r["hardware"]]
-                               for r in sorted(rows, key=lambda r: (r["date"], r["minutes_budget"], r["weight_map"]))]))
+                               for r in sorted(rows, key=lambda r: (r["date"], r["minutes_budget"],
+                                                                    r["weight_map"]))]))
     return "\n".join(out)
 
 
@@ -374,7 +385,8 @@ def section_models(rows: list[dict]) -> str:
     out.append(table(headers, [[r["model"], r["level"], r["params"], r["train_steps"], r["budget_cpu_s"],
                                 r["cpu_s_per_step"], r["cpu_s_per_512"], r["foreground_iou"],
                                 *([r["seg"]] if seg else []), r["precision"], r["recall"], r["f1"],
-                                r["merged"], r["split"], r["threads"], r["torch"], r["machine"]] for r in rows]))
+                                r["merged"], r["split"], r["threads"], r["torch"], r["machine"]]
+                               for r in rows]))
     return "\n".join(out)
 
 
@@ -399,8 +411,9 @@ def section_transfer(rows: list[dict]) -> str:
         if r["kind"] == "curve":
             curves.setdefault(r["model"], []).append(r)
     out.append(table(["network", "points", "first", "lowest", "last", "seconds"],
-                     [[m, len(p), p[0]["pixel_error"], min(p, key=lambda r: float(r["pixel_error"]))["pixel_error"],
-                       p[-1]["pixel_error"], f"{p[0]['seconds']}-{p[-1]['seconds']}"] for m, p in curves.items()]))
+                     [[m, len(p), p[0]["pixel_error"], min(float(r["pixel_error"]) for r in p),
+                       p[-1]["pixel_error"], f"{p[0]['seconds']}-{p[-1]['seconds']}"]
+                      for m, p in curves.items()]))
     return "\n".join(out)
 
 
@@ -456,7 +469,7 @@ def main(argv=None, directory: Path = RESULTS_DIR, page: Path = PAGE) -> int:
     text = render(directory)
     if args.check:
         if not page.is_file() or page.read_text() != text:
-            print(f"{page.name} is out of date with {directory.relative_to(ROOT) if directory.is_relative_to(ROOT) else directory}: "
+            print(f"{page.name} is out of date with the CSVs in {directory}: "
                   "run `make results` (python tools/results_page.py)", file=sys.stderr)
             return 1
         print(f"{page.name} is up to date")
