@@ -232,3 +232,15 @@ def test_a_student_s_own_notebook_in_exercises_is_left_alone(tmp_path, capsys):
     assert "my_notes.ipynb is not an exercise of the course" in out
     code, out = _run(capsys, root)
     assert code == 0 and mine.exists() and "left exercises/my_notes.ipynb alone" in out
+
+
+def test_committed_answers_pass_with_a_note_and_fail_when_strict(tmp_path, capsys):
+    """A student who commits answers still passes `make test`; the course's CI can be strict."""
+    root = _course_copy(tmp_path, git=True)
+    _fill_in(root)
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-qam", "my answers"], check=True, capture_output=True)
+    code, out = _run(capsys, root, "--check")
+    assert code == 0 and f"git's copy of exercises/{NAME} holds changes to its template" in out
+    code, out = _run(capsys, root, "--check", "--strict")
+    assert code == 1 and f"git's copy of exercises/{NAME} is not what solutions/{NAME} gives" in out

@@ -26,12 +26,14 @@ out, every exercise records `template_sha256`, a checksum of the cells it was ge
 - `--check` judges what the repository holds: git's index copy of each exercise (the committed
   one in a fresh clone), so answers filled into the working copy do not fail `make test`. A
   committed copy that holds answers passes when it was generated from today's solutions (its
-  checksum), with a note. Without git (a zip download) the working copy is judged the same way.
+  checksum), with a note (`--strict`, for the course's own CI, fails it). Without git (a zip
+  download) the working copy is judged the same way.
 
     python tools/make_exercises.py            # regenerate exercises/, keeping a student's work
     python tools/make_exercises.py --force    # overwrite it too (a .bak copy is kept)
     python tools/make_exercises.py --strip    # strip lessons' and solutions' outputs, then regenerate
     python tools/make_exercises.py --check    # exit 1 if the repository's exercises/ is stale
+    python tools/make_exercises.py --check --strict  # ... or holds anything but the generated text
 """
 from __future__ import annotations
 
@@ -180,10 +182,11 @@ def _backup(path: Path) -> Path:
     return backup
 
 
-def check(root: Path = ROOT) -> tuple[list[str], list[str]]:
+def check(root: Path = ROOT, strict: bool = False) -> tuple[list[str], list[str]]:
     """(problems, notes) of exercises/ against solutions/. An exercise that holds a student's
     changes is judged by what the repository holds (git's index copy) or, without git, by the
-    template checksum it records; every other exercise by its working copy."""
+    template checksum it records; every other exercise by its working copy. `strict` (the
+    course's own CI): git's copy must be exactly as generated, answers committed are a problem."""
     expected = expected_exercises(root)
     git = in_git(root)
     problems, notes = [], []
@@ -197,7 +200,7 @@ def check(root: Path = ROOT) -> tuple[list[str], list[str]]:
         if working is None:
             problems.append(f"missing: {name} (run `make exercises`)")
         elif touched(nb, _read(held)):  # a student's work: judge the repository's copy
-            problems += _judge_students(name, nb, held, text, want, notes)
+            problems += _judge_students(name, nb, held, text, want, notes, strict)
         elif recorded_template(nb) != recorded_template(want):
             problems.append(f"out of date: {name}: solutions/{path.name} changed since it was "
                             f"generated (run `make exercises`)")
@@ -216,13 +219,17 @@ def check(root: Path = ROOT) -> tuple[list[str], list[str]]:
     return problems, notes
 
 
-def _judge_students(name, nb, held, text, want, notes) -> list[str]:
+def _judge_students(name, nb, held, text, want, notes, strict=False) -> list[str]:
     """Problems of an exercise whose working copy holds a student's changes (notes: what was
     judged instead)."""
     if held == text:
         notes.append(f"{name} holds your changes (not checked); the repository's copy is up to date")
         return []
     judged, where = (nb, "") if held is None else (_read(held), "git's copy of ")
+    if strict and held is not None:
+        return [f"{where}{name} is not what solutions/{name.name} gives (answers or hand edits "
+                f"committed?): the course's repository holds exercises exactly as generated; "
+                f"`make exercises FORCE=1` regenerates it (after a .bak copy)"]
     if recorded_template(judged) == recorded_template(want):
         notes.append(f"{where}{name} holds changes to its template (a student's answers?); it was "
                      f"generated from today's solutions/{name.name}")
@@ -267,8 +274,10 @@ def regenerate(root: Path = ROOT, force: bool = False) -> int:
             continue
         nb = _read(path.read_text(encoding="utf-8"))
         if recorded_template(nb) is not None and (force or not touched(nb, None)):
+            kept = f"; its changes are saved in {_backup(path).relative_to(root)}" \
+                if touched(nb, None) else ""
             path.unlink()
-            print(f"removed {path.relative_to(root)} (its solution is gone)")
+            print(f"removed {path.relative_to(root)} (its solution is gone){kept}")
         else:
             print(f"left {path.relative_to(root)} alone: no solution makes it, and it is not an "
                   f"untouched exercise of ours")
@@ -292,6 +301,8 @@ def main(argv=None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
                         help="only report exercises that are out of date in the repository")
+    parser.add_argument("--strict", action="store_true",
+                        help="with --check: git's copy must be exactly as generated (the course's CI)")
     parser.add_argument("--force", action="store_true",
                         help="also overwrite exercises that hold a student's changes (a .bak copy is kept)")
     parser.add_argument("--strip", action="store_true",
@@ -300,7 +311,7 @@ def main(argv=None, root: Path = ROOT) -> int:
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if args.check:
-        problems, notes = check(root)
+        problems, notes = check(root, args.strict)
         for line in notes + problems:
             print(line)
         if not problems:
