@@ -63,10 +63,10 @@ test-browser: setup
 
 # Never overwrites an exercise a student changed (tools/make_exercises.py); FORCE=1 does, after a .bak copy.
 exercises: setup
-	$(BIN)/python tools/make_exercises.py $(if $(FORCE),--force)
+	$(BIN)/python tools/make_exercises.py $(if $(filter 1 yes true,$(FORCE)),--force)
 
 strip: setup
-	$(BIN)/python tools/make_exercises.py --strip $(if $(FORCE),--force)
+	$(BIN)/python tools/make_exercises.py --strip $(if $(filter 1 yes true,$(FORCE)),--force)
 
 bench: setup
 	$(BIN)/python -m pip install -q --no-binary elasticdeform -r benchmarks/requirements.txt
