@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 
 import unet_course
 from unet_course import sizes, tiling
@@ -70,8 +71,9 @@ def equality_examples(nb):
     return found
 
 
-def _run_quietly(source, namespace):
-    exec(compile(source, "<notebook cell>", "exec"), namespace)
+def _exec(nodes, namespace):
+    """Run some top-level statements of a notebook cell in namespace."""
+    exec(compile(ast.Module(body=nodes, type_ignores=[]), "<notebook cell>", "exec"), namespace)
 
 
 @lru_cache(maxsize=None)
@@ -91,10 +93,9 @@ def notebook_namespace(path):
         imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
         defines = [node for node in tree.body
                    if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-        if imports:
-            _run_quietly(ast.unparse(ast.Module(body=imports, type_ignores=[])), namespace)
-        if defines and Path(path).parent.name == "solutions":
-            _run_quietly(ast.unparse(ast.Module(body=defines, type_ignores=[])), namespace)
+        _exec(imports, namespace)
+        if Path(path).parent.name == "solutions":
+            _exec(defines, namespace)
     return namespace
 
 
@@ -163,7 +164,6 @@ OTHER_PAIRS = {
 
 def _paper_convs():
     """The Conv2d layers of the paper's network (Fig. 1: base 64), in order."""
-    import torch
     return [m for m in unet_course.model.UNet().modules() if isinstance(m, torch.nn.Conv2d)]
 
 
@@ -198,7 +198,7 @@ def test_skip_pairs_are_the_paper_s():
 
 
 # --- 3. examples in words or tables -------------------------------------------------------
-def _mirror_row(nb_path, n):
+def _mirror_row(nb_path):
     """The 'position' and 'pixel' rows of exercise 00's table, as written."""
     text = "\n".join(c.source for c in nbformat.read(nb_path, as_version=4).cells)
     positions = re.search(r"^position\s+([-\d |]+)$", text, re.M).group(1)
@@ -214,7 +214,7 @@ def _conv_parameter_counts(c_in, c_out, k):
 # (notebook, text as written there, expression, value the text states)
 EXPLICIT = [
     ("solutions/00_mirror_pad.ipynb", "pixel      2  3  2  1 | 0  1  2  3 | 2  1  0  1  2",
-     "[mirror_index(i, 4) for i in _mirror_row(PATH, 4)[0]]", "_mirror_row(PATH, 4)[1]"),
+     "[mirror_index(i, 4) for i in _mirror_row(PATH)[0]]", "_mirror_row(PATH)[1]"),
     ("solutions/00_mirror_pad.ipynb", "`0 1 2 3 2 1 | 0 1 2 3 2 1 | …`\nfor n = 4",
      "[mirror_index(i, 4) for i in range(12)]", "[0, 1, 2, 3, 2, 1] * 2"),
     ("solutions/01_sizes.ipynb", "(388 for 572)", "output_size(572)", "388"),
@@ -256,7 +256,6 @@ def raises(function, *args):
 
 def steady_step(step, momentum, lr=1.0, steps=3000):
     """The step size after many steps with a constant gradient 1, in units of lr."""
-    import torch
     param, buffer = torch.zeros(1, dtype=torch.float64), None
     for _ in range(steps):
         new, buffer = step(param, torch.ones(1, dtype=torch.float64), buffer, lr, momentum)
@@ -274,6 +273,6 @@ def test_explicit_example_holds(where, text, expression, value):
     namespace = {**vars(sizes), **notebook_namespace(path), "PATH": path, "raises": raises,
                  "steady_step": steady_step, "_mirror_row": _mirror_row,
                  "_conv_parameter_counts": _conv_parameter_counts}
-    namespace.setdefault("nn", __import__("torch").nn)
+    namespace.setdefault("nn", torch.nn)
     got, stated = eval(expression, namespace), eval(value, namespace)
     assert got == stated, f"{where}: the text says {text!r} ({value}), the code gives {got!r}"
