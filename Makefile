@@ -16,7 +16,7 @@ PIP_EXTRA ?=
 .PHONY: setup lab train test test-fast test-browser site test-site exercises strip bench results clean help
 
 help:
-	@echo "make setup      create .venv and install the pinned course environment (no JupyterLab)"
+	@echo "make setup      create .venv and install the course, without opening JupyterLab"
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make train      set up .venv and run the headless main job: train on synthetic cells (3 min)"
 	@echo "make test       set up .venv and run all tests (unit tests + every notebook with nbval)"
@@ -24,8 +24,9 @@ help:
 	@echo "make test-browser  every lesson in JupyterLab in headless Chromium (needs chromium)"
 	@echo "make site       the course as a website in build/site (every lesson executed, cached)"
 	@echo "make test-site  build the site (lessons 00-03 executed) and check every page in headless Chromium"
-	@echo "make exercises  regenerate exercises/ from solutions/"
-	@echo "make strip      remove outputs from all notebooks, then regenerate exercises/"
+	@echo "make exercises  regenerate exercises/ from solutions/; keeps (and names) any you filled in"
+	@echo "                (make exercises FORCE=1 overwrites those too, saving a .bak copy of each)"
+	@echo "make strip      remove outputs from lessons and solutions, then make exercises"
 	@echo "make bench      run the speed benchmarks in benchmarks/"
 	@echo "make results    regenerate RESULTS.md from benchmarks/results/*.csv"
 
@@ -61,12 +62,12 @@ test-browser: setup
 	UNET_COURSE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q -p no:randomly \
 		-n $(WORKERS) --dist worksteal
 
+# Never overwrites an exercise a student changed (tools/make_exercises.py); FORCE=1 does, after a .bak copy.
 exercises: setup
-	$(BIN)/python tools/make_exercises.py
+	$(BIN)/python tools/make_exercises.py $(if $(filter 1 yes true,$(FORCE)),--force)
 
 strip: setup
-	$(BIN)/nbstripout --extra-keys "metadata.jupytext" notebooks/*.ipynb solutions/*.ipynb
-	$(BIN)/python tools/make_exercises.py
+	$(BIN)/python tools/make_exercises.py --strip $(if $(filter 1 yes true,$(FORCE)),--force)
 
 bench: setup
 	$(BIN)/python -m pip install -q --no-binary elasticdeform -r benchmarks/requirements.txt

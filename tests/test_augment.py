@@ -347,9 +347,11 @@ def test_checks_accept_the_reference_and_explain_mistakes(capsys):
     from unet_course.checks import check_dense_field, check_warp
 
     assert check_dense_field(A.dense_field)
-    assert check_warp(lambda a, f, order: A.warp(a, f, order, clip=False))
+    assert check_warp(A.warp)  # the course's warp clips an order-3 result (lesson 06)
     assert not check_warp(lambda a, f, order: A.warp(a, -f, order, clip=False))
     assert "other way" in capsys.readouterr().out.splitlines()[-1]
+    assert not check_warp(lambda a, f, order: A.warp(a, f, order, clip=False))
+    assert "overshoots" in capsys.readouterr().out.splitlines()[-1]
     assert not check_dense_field(lambda c, shape: A.dense_field(c, shape) + 0.01)
 
     def not_yet(*args):

@@ -1,6 +1,8 @@
 """A catalogue of plausible wrong answers, one per row: every check rejects each with a message
 that names the mistake (issue 12's review list: off-by-one crops, same padding, kaiming fan-in,
-wrong sigma term, True/float returns, swapped axes, non-square inputs, ...)."""
+wrong sigma term, True/float returns, swapped axes, non-square inputs, ...; issue 34's: an
+unstable log-soft-max, an unclipped warp, singletons left out of the Rand F-score, the fan-in of
+a kernel-4 transposed conv, Dice with misplaced parentheses, an SGD step in the wrong order)."""
 from __future__ import annotations
 
 import math
@@ -250,6 +252,62 @@ def warp_always_cubic(array, field, order=3):
     return augment.warp(array, field, 3, clip=False)
 
 
+def warp_unclipped(array, field, order=3):  # the spline's overshoot kept
+    h, w = array.shape
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    return ndi.map_coordinates(array, [rows + field[0], cols + field[1]], order=order, mode="mirror")
+
+
+
+# --------------------------------------------------------------------------- energy, SGD (07)
+def energy_log_of_softmax(logits, target, weight):  # the unstable form: -inf once p rounds to 0
+    log_p = torch.log(torch.softmax(logits, dim=1)).gather(1, target[:, None])[:, 0]
+    return -(weight * log_p).sum() / log_p.numel()
+
+
+def energy_log_of_softmax_plus_eps(logits, target, weight):  # finite, but wrong for large logits
+    log_p = torch.log(torch.softmax(logits, dim=1) + 1e-12).gather(1, target[:, None])[:, 0]
+    return -(weight * log_p).sum() / log_p.numel()
+
+
+def sgd_step_with_the_old_buffer(param, grad, buffer, lr, momentum):  # step 1 right, then one step late
+    if buffer is None:
+        return param - lr * grad, grad.clone()
+    return param - lr * buffer, momentum * buffer + grad
+
+
+def sgd_buffer_updated_after_the_step(param, grad, buffer, lr, momentum):
+    buffer = grad.clone() if buffer is None else buffer
+    return param - lr * buffer, momentum * buffer + grad
+
+
+# --------------------------------------------------------------------------- metrics (09), after (10)
+def rand_f_singletons_left_out(pred_mask, label_mask):
+    pred_cells, true_cells = ndi.label(pred_mask)[0], ndi.label(label_mask)[0]
+    t, p = true_cells[true_cells > 0], pred_cells[true_cells > 0]
+    pairs = np.unique(np.stack([t[p > 0], p[p > 0]]), axis=1, return_counts=True)[1].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.sum(pairs ** 2) / np.sum(np.bincount(p[p > 0]).astype(float) ** 2)
+        recall = np.sum(pairs ** 2) / np.sum(np.bincount(t).astype(float) ** 2)
+        return float(2 * precision * recall / (precision + recall))
+
+
+def dice_eps_alone_divided(prob, target, eps=1e-6):
+    p, y = prob.flatten(1), target.flatten(1)
+    return 2 * (p * y).sum(1) + eps / (p.sum(1) + y.sum(1) + eps)
+
+
+def dice_divided_by_prob_sum_alone(prob, target, eps=1e-6):
+    p, y = prob.flatten(1), target.flatten(1)
+    return (2 * (p * y).sum(1) + eps) / p.sum(1) + y.sum(1) + eps
+
+
+def fan_in_transposed_is_in_channels(layer):  # right for the paper's 2x2 stride-2 up-conv only
+    if isinstance(layer, nn.ConvTranspose2d):
+        return layer.in_channels
+    return model.fan_in(layer)
+
+
 # --------------------------------------------------------------------------- exercise 00
 def mirror_repeats_edge(i, n):
     return int(np.pad(np.arange(n), abs(i) + n, mode="symmetric")[i + abs(i) + n])
@@ -306,6 +364,27 @@ CATALOGUE = [
     ("check_warp", warp_xy_field, ["field[0] holds the row (y) displacements"]),
     ("check_warp", warp_constant, ["use mode='mirror'"]),
     ("check_warp", warp_always_cubic, ["your result is order-3 interpolation, but this call asked for order=1"]),
+    ("check_warp", warp_unclipped, ["values outside the input's range", "overshoots",
+                                    "np.clip(out, array.min(), array.max())"]),
+    ("check_weighted_cross_entropy", energy_log_of_softmax, [
+        "large logits", "got inf or nan", "rounds to exactly 0", "torch.log(0) = -inf",
+        "torch.log(torch.softmax(...)) is unstable", "F.log_softmax(logits, dim=1)"]),
+    ("check_weighted_cross_entropy", energy_log_of_softmax_plus_eps, [
+        "right for moderate logits but not for large ones", "epsilon", "F.log_softmax"]),
+    ("check_sgd_momentum_step", sgd_step_with_the_old_buffer, [
+        "at step 2", "the buffer of the PREVIOUS step", "first the buffer, v = m·v + g, then the step"]),
+    ("check_sgd_momentum_step", sgd_buffer_updated_after_the_step, [
+        "at step 1", "the buffer was updated AFTER the step"]),
+    ("check_rand_f_score", rand_f_singletons_left_out, [
+        "got nan", "a segment of its own (a singleton)", "add 1 per such pixel to S_ab and to S_b",
+        "S_b = 0"]),
+    ("check_dice_coefficient", dice_eps_alone_divided, [
+        "got 60", "lies between 0 and 1", "check the parentheses", "you divided only eps"]),
+    ("check_dice_coefficient", dice_divided_by_prob_sum_alone, [
+        "check the parentheses", "you divided by Σ p alone"]),
+    ("check_fan_in", fan_in_transposed_is_in_channels, [
+        "ConvTranspose2d(16, 8, kernel_size=(4, 4), stride=(2, 2))", "expected 64, got 16",
+        "in_channels alone", "ceil(4/2) x ceil(4/2) = 4 input pixels per input channel"]),
     ("check_mirror_index", mirror_repeats_edge, ["mirror_index(-1, 4): expected 1, got 0", "is the edge pixel repeated?"]),
     ("check_mirror_index", mirror_float, ["expected the integer 1, got the float 1.0"]),
     ("check_mirror_pad", pad_symmetric, ["values differ"]),
@@ -330,3 +409,20 @@ def test_every_check_is_in_the_catalogue():
     mine = {n for module in ("sizes", "model", "weights", "augment", "data")
             for n in getattr(checks, module).__all__}
     assert mine <= covered, f"no wrong answer for {sorted(mine - covered)}"
+
+
+def test_the_large_logits_case_breaks_the_naive_log_of_softmax():
+    """The premise of the energy check's last case: there torch.log(torch.softmax(...)) is
+    infinite while log_softmax (the reference) is finite."""
+    from unet_course.checks import train
+    [(logits, target, weight, _)] = [c for c in train._energy_cases() if c[3] == train.LARGE]
+    assert not torch.isfinite(energy_log_of_softmax(logits, target, weight))
+    assert torch.isfinite(train._energy_reference(logits, target, weight, train.LARGE))
+
+
+def test_the_sharp_edged_case_needs_the_clip():
+    """The premise of the warp check's last case: an unclipped cubic warp leaves the input's range."""
+    from unet_course.checks import augment as warp_checks
+    board, field, order = warp_checks._warp_cases()[-1]
+    unclipped = warp_unclipped(board, field, order)
+    assert unclipped.min() < board.min() - 0.01 and unclipped.max() > board.max() + 0.01

@@ -101,6 +101,10 @@ def _dice_cases():
     return binary, soft, empty
 
 
+PARENTHESES = ("a Dice coefficient lies between 0 and 1; check the parentheses: "
+               "(2·Σ p·y + eps) / (Σ p + Σ y + eps), the whole numerator over the whole denominator")
+
+
 def _dice_mistake(prob, target, eps, actual) -> str | None:
     p, y = prob.flatten(1), target.flatten(1)
     wrong = {
@@ -114,6 +118,10 @@ def _dice_mistake(prob, target, eps, actual) -> str | None:
             (2 * (p * y).sum(1) + eps) / ((p * p).sum(1) + (y * y).sum(1) + eps),
         "one Dice for the whole batch: sum over each IMAGE's pixels (flatten(1), sum(1))":
             reference_dice(prob.reshape(1, -1), target.reshape(1, -1), eps).expand(len(prob)),
+        f"{PARENTHESES}: you divided only eps, `2·Σ p·y + eps / (...)`":
+            2 * (p * y).sum(1) + eps / (p.sum(1) + y.sum(1) + eps),
+        f"{PARENTHESES}: you divided by Σ p alone, `(2·Σ p·y + eps) / Σ p + Σ y + eps`":
+            (2 * (p * y).sum(1) + eps) / p.sum(1) + y.sum(1) + eps,
     }
     for why, value in wrong.items():
         if describe_difference(value, actual, rtol=1e-4, atol=1e-6) is None:
@@ -154,6 +162,10 @@ def check_dice_coefficient(student_fn) -> CheckResult:
             why = describe_difference(expected, actual, rtol=1e-4, atol=1e-6)
             if why:
                 mistake = _dice_mistake(prob, target, eps, actual)
+                if mistake is None and (actual > 1 + 1e-4).any():
+                    mistake = PARENTHESES
+                if mistake and mistake.startswith(PARENTHESES):
+                    mistake = f"{why}. {mistake}"
                 return report(False, "failed", f"{call}: {mistake or why}")
             count += 1
     return report(True, "passed", f"{name}: correct on all {count} inputs (hard masks against "

@@ -65,15 +65,31 @@ def _warp_cases():
     shift = np.zeros((2, 12, 12))
     shift[0], shift[1] = 4.0, -15.0  # a plain shift, far past the border
     cases += [(np.arange(144.0).reshape(12, 12), shift, 1), (np.arange(144).reshape(12, 12), shift, 0)]
+    # Sharp edges (a checkerboard of 0.2 and 0.7, moved by half a pixel and more): the cubic
+    # spline overshoots below 0.2 and above 0.7, so only a warp clipped to the input's range
+    # matches the course's.
+    board = 0.2 + 0.5 * (np.indices((16, 16)).sum(axis=0) // 4 % 2)  # values 0.2 and 0.7
+    field = augment.random_displacement(board.shape, grid=3, sigma=3, rng=rng) + 0.5
+    cases += [(board, field, 3)]
     return cases
 
 
 def _reference_warp(array, field, order):
+    return augment.warp(array, field, order)  # the course's warp: clipped to the input's range
+
+
+def _unclipped(array, field, order):
     return augment.warp(array, field, order, clip=False)
 
 
+CLIP = ("values outside the input's range: a cubic spline overshoots next to sharp edges (a dark "
+        "pixel beside a bright one can become negative), so the course's warp clips an order-3 "
+        "result to the input's own range, np.clip(out, array.min(), array.max()) (lesson 06, section 3)")
+
+
 def check_warp(student_fn) -> CheckResult:
-    """warp(array, field, order): output pixel x takes the input at x + field(x), mirrored borders."""
+    """warp(array, field, order): output pixel x takes the input at x + field(x), mirrored borders,
+    an order-3 result clipped to the input's range (as unet_course.augment.warp)."""
     last = {}
 
     def reference(array, field, order):
@@ -86,22 +102,27 @@ def check_warp(student_fn) -> CheckResult:
             return why
         a, f, o = last["array"], last["field"], last["order"]
         hints = [
-            (lambda: _reference_warp(a, -f, o), "you move the image the other way: output pixel x "
+            (lambda: _unclipped(a, f, o), CLIP),
+            (lambda: _unclipped(a, -f, o), "you move the image the other way: output pixel x "
              "takes the input AT x + field(x) (not x - field(x))"),
-            (lambda: _reference_warp(a, f[::-1], o), "field[0] holds the row (y) displacements and "
+            (lambda: _unclipped(a, f[::-1], o), "field[0] holds the row (y) displacements and "
              "field[1] the column (x) ones"),
             (lambda: ndimage.map_coordinates(a.astype(float) if o else a, _where(f), order=o, mode="reflect"),
              "the border is handled differently: use mode='mirror' (reflect about the edge pixel)"),
             (lambda: ndimage.map_coordinates(a.astype(float) if o else a, _where(f), order=o, mode="constant"),
              "the border is handled differently: use mode='mirror' (reflect about the edge pixel)"),
         ]
-        hints += [(lambda other=other: _reference_warp(a, f, other),
+        hints += [(lambda other=other: _unclipped(a, f, other),
                    f"your result is order-{other} interpolation, but this call asked for order={o}: "
                    f"pass the `order` argument on to the interpolation")
                   for other in (0, 1, 3) if other != o]
         for make, hint in hints:
             try:
-                if describe_difference(make(), actual, rtol=1e-5, atol=1e-5) is None:
+                wrong = make()
+                # a slip is named whether or not the student also clipped
+                clipped = np.clip(wrong, np.min(a), np.max(a)) if o > 1 else wrong
+                if any(describe_difference(w, actual, rtol=1e-5, atol=1e-5) is None
+                       for w in (wrong, clipped)):
                     return f"{why}. Hint: {hint}"
             except Exception:  # a hint that cannot be computed is no hint
                 pass

@@ -114,6 +114,23 @@ def _variant_f(pred_mask, label_mask, *, self_pairs=True, singletons=True, restr
     return metrics.rand_f_score(pred_cells, true_cells, self_pairs=self_pairs).f_score
 
 
+def _f_without_singletons(pred_mask, label_mask):
+    """The F-score with the predicted membrane pixels left out of S_ab and S_b altogether."""
+    pred_cells, true_cells = ndi.label(pred_mask)[0], ndi.label(label_mask)[0]
+    keep = (true_cells > 0) & (pred_cells > 0)
+    t, p = true_cells[keep], pred_cells[keep]
+    pairs = np.unique(np.stack([t, p]), axis=1, return_counts=True)[1].astype(float)
+    s_a = np.sum(np.bincount(true_cells[true_cells > 0]).astype(float) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.sum(pairs ** 2) / np.sum(np.bincount(p).astype(float) ** 2)
+        recall = np.sum(pairs ** 2) / s_a
+        return float(2 * precision * recall / (precision + recall))
+
+
+SINGLETONS_LEFT_OUT = (
+    "you left out the pixels that are cell in the ground truth but membrane in the prediction; "
+    "each of them is a segment of its own (a singleton): add 1 per such pixel to S_ab and to S_b")
+
 SLIPS = {
     "you counted only pairs of two different pixels (skimage's convention); the challenge "
     "(Fiji) also counts each pixel with itself: add n, the number of true cell pixels, to all "
@@ -127,6 +144,13 @@ SLIPS = {
 }
 
 
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def check_rand_f_score(rand_f_score) -> CheckResult:
     """rand_f_score(pred_mask, label_mask) -> the foreground-restricted Rand F-score of the
     4-connected cells, as unet_course.metrics.rand_f_score(cells(pred), cells(label))."""
@@ -138,6 +162,14 @@ def check_rand_f_score(rand_f_score) -> CheckResult:
             base = describe_difference(expected, actual, rtol=1e-6, atol=1e-9)
             if base is None:
                 return None
+            dropped = _f_without_singletons(pred > 0.5, label > 0)
+            if _number(actual) is not None and np.isnan(_number(actual)):
+                why = (f"{SINGLETONS_LEFT_OUT}. Here the prediction calls every true cell pixel "
+                       f"membrane, so without them S_b = 0 and precision = 0/0" if np.isnan(dropped)
+                       else "a division 0/0 somewhere (S_b or S_a is 0 for this input?)")
+                return f"expected {expected:.6g}, got nan: {why}"
+            if not np.isclose(dropped, expected) and np.isclose(float(actual), dropped, rtol=1e-6):
+                return f"{base}: {SINGLETONS_LEFT_OUT}"
             for hint, slip in SLIPS.items():
                 value = _variant_f(pred > 0.5, label > 0, **slip)
                 if not np.isclose(value, expected, rtol=1e-9) and np.isclose(float(actual), value,

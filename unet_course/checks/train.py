@@ -39,7 +39,28 @@ def _energy_cases():
         target = torch.randint(0, c, (n, h, w), generator=g)
         weight = 1 + 9 * torch.rand(n, h, w, generator=g, dtype=torch.float64) ** 3  # a few heavy pixels
         cases.append((logits, target, weight, "a weight map"))
+    # A confident network: logits in the hundreds, so some soft-max probabilities are below the
+    # smallest float64 (about 1e-308) and torch.log(torch.softmax(...)) gives -inf there.
+    logits = 400 * torch.randn(2, 2, 6, 6, generator=g, dtype=torch.float64)
+    target = torch.randint(0, 2, (2, 6, 6), generator=g)
+    weight = 1 + 9 * torch.rand(2, 6, 6, generator=g, dtype=torch.float64) ** 3
+    cases.append((logits, target, weight, LARGE))
     return cases
+
+
+LARGE = "large logits"
+
+
+def _unstable(logits, call, expected, actual) -> str:
+    """The message for an answer that is right for moderate logits but not for large ones."""
+    got = "inf or nan" if not torch.isfinite(actual).all() else f"{float(actual):.6g}"
+    return (f"{call}: expected {float(expected):.6g}, got {got}. Your function is right for moderate "
+            f"logits but not for large ones (a confident network; here up to "
+            f"±{float(logits.abs().max()):.0f}): there the soft-max probability of a class rounds "
+            f"to exactly 0, and torch.log(0) = -inf (adding a small epsilon inside the log gives "
+            f"a wrong finite value instead). torch.log(torch.softmax(...)) is unstable: use "
+            f"F.log_softmax(logits, dim=1), which computes log p directly (each logit minus the "
+            f"log-sum-exp of all logits) and stays finite")
 
 
 def _energy_reference(logits, target, weight, label):
@@ -107,11 +128,15 @@ def check_weighted_cross_entropy(student_fn) -> CheckResult:
             hint = " (one value per pixel: average them)" if actual.shape == target.shape else ""
             return report(False, "failed", f"{call}: expected a single number, got a tensor of "
                                            f"shape {tuple(actual.shape)}{hint}")
+        why = describe_difference(expected.reshape(actual.shape), actual.detach(), rtol=1e-5, atol=1e-8)
+        if why and label == LARGE:
+            mistake = _energy_mistake(logits, target, weight, actual.detach().reshape(()))
+            return report(False, "failed", f"{call}: {mistake}" if mistake else
+                          _unstable(logits, call, expected, actual.detach()))
         if torch.isnan(actual).any():
             return report(False, "failed", (
                 f"{call}: got NaN: the log of a negative number? Take log_softmax of the logits "
                 f"(over dim=1), not torch.log of the logits"))
-        why = describe_difference(expected.reshape(actual.shape), actual.detach(), rtol=1e-5, atol=1e-8)
         if why:
             mistake = _energy_mistake(logits, target, weight, actual.detach().reshape(()))
             return report(False, "failed", f"{call}: {mistake or why}")
@@ -127,7 +152,7 @@ def check_weighted_cross_entropy(student_fn) -> CheckResult:
                                            f"({why}); was something detached?")
     return report(True, "passed", (
         f"{name}: correct on all {len(cases)} inputs (value and gradient; unit weights against "
-        f"torch's cross_entropy, weight maps against unet_course.loss)."))
+        f"torch's cross_entropy, weight maps against unet_course.loss; large logits too)."))
 
 
 # ---------------------------------------------------------------- one SGD-with-momentum step
@@ -183,6 +208,13 @@ def _wrong_steps():
         old = torch.zeros_like(g) if v is None else v
         return p - lr * old, m * old + g
 
+    def step_then_add(p, g, v, lr, m, v0):  # step 1 right (v = g); later steps use the old buffer
+        return (p - lr * g, g.clone()) if v is None else (p - lr * v, m * v + g)
+
+    def update_after(p, g, v, lr, m, v0):  # v = g on step 1, the step, then v = m·v + g
+        v = v0 if v is None else v
+        return p - lr * v, m * v + g
+
     def skip_first(p, g, v, lr, m, v0):
         return (p, g) if v is None else (p - lr * (m * v + g), m * v + g)
 
@@ -212,6 +244,12 @@ def _wrong_steps():
         "AND takes the step p - lr·v": make(skip_first),
         "the step uses the OLD buffer and updates it afterwards; first v = m·v + g, then "
         "p = p - lr·v (with the new v)": make(stale),
+        "the step used the buffer of the PREVIOUS step and added this step's gradient afterwards, "
+        "so from step 2 on your parameter lags one gradient behind; torch's order: first the "
+        "buffer, v = m·v + g, then the step with that NEW buffer, p = p - lr·v": make(step_then_add),
+        "the buffer was updated AFTER the step (on step 1 too: you returned m·g + g); torch's "
+        "order: first v = m·v + g (v = g on step 1), then p = p - lr·v, and it returns that same v":
+            make(update_after),
         "the lr is applied inside the buffer (v = m·v + lr·g, p = p - v): the same steps while lr "
         "is constant, but torch keeps lr outside (v = m·v + g, p = p - lr·v), so the buffer you "
         "return differs from torch's by the factor lr and, after an lr change, so do the steps":
