@@ -94,3 +94,68 @@ def test_kernel_start_is_retried_after_a_kernel_dies():
 def test_nbval_starts_kernels_through_the_retry():
     nbval_kernel = pytest.importorskip("nbval.kernel")
     assert hasattr(nbval_kernel.start_new_kernel, "retries")
+
+
+# Students read one plain time per lesson; CPU models, instruction sets, threads and loads live
+# on the results page (RESULTS.md, made from benchmarks/results/*.csv), not in lessons (issue 34).
+HARDWARE = re.compile(r"xeon|epyc|\bavx|\bamx\b|onednn_max_cpu_isa|aten_cpu_capability", re.I)
+PLAIN_TIME = re.compile(r"\*\*CPU time:\*\* (?:under|about) \d+ minutes? on a laptop CPU\b[^\n]*")
+NOT_PLAIN = re.compile(r"thread|core|float|bfloat|nbval|\bload\b|\b(?:19|20)\d\d\b|\d\s*s\b|\bs of\b", re.I)
+TIMES = re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|sec|seconds?|min|minutes?|h|hours?)\b")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
+def test_lessons_name_no_cpu_model_or_instruction_set(path):
+    nb = json.loads(path.read_text())
+    found = [f"cell {i} ({c['cell_type']}): {m.group(0)!r}" for i, c in enumerate(nb["cells"])
+             for m in HARDWARE.finditer("".join(c["source"]))]
+    assert not found, (f"{path.name} names CPU models or instruction sets ({'; '.join(found)}): "
+                       "lessons state one plain time; provenance belongs on RESULTS.md")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
+def test_lesson_header_states_one_plain_time(path):
+    header = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    lines = [line for line in header.splitlines() if "**CPU time:**" in line]
+    assert len(lines) == 1, f"{path.name}: the header needs exactly one '**CPU time:**' line, found {len(lines)}"
+    line = lines[0]
+    assert PLAIN_TIME.fullmatch(line), (f"{path.name}: write the time as '**CPU time:** about N minutes on a "
+                                        f"laptop CPU' (or 'under 1 minute ...'), got {line!r}")
+    assert len(TIMES.findall(line)) == 1 and not NOT_PLAIN.search(line) and len(line) <= 140, \
+        f"{path.name}: one plain time, no seconds, threads, dates or hardware in the header: {line!r}"
+
+
+# What each exercise asks the student to write, by the package's names. A lesson shows their
+# code (inspect.getsource) only after the cell that sends the student to the exercise (issue 34).
+EXERCISE_ANSWERS = {
+    "00": {"mirror_indices", "mirror_pad"},
+    "01": {"_walk", "output_size", "is_valid_input_size", "input_size_for", "conv_output_size"},
+    "02": {"center_crop"},
+    "03": {"DoubleConv", "Up"},
+    "04": {"fan_in", "he_std"},
+    "05": {"naive_border_weights", "border_weights", "class_balance_weights"},
+    "06": {"dense_field", "warp"},
+    "07": {"weighted_cross_entropy", "sgd_momentum_step"},
+    "08": {"tile_grid", "_axis_starts", "_axis_count"},
+    "09": {"misclassification_rate", "rand_f_score"},
+    "10": {"nested_node", "dice_coefficient"},
+}
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
+def test_no_exercise_answer_printed_before_the_exercise(path):
+    cells = json.loads(path.read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells]
+    exercise = next((i for i, (c, s) in enumerate(zip(cells, sources))
+                     if c["cell_type"] == "markdown" and "## Exercise" in s), len(cells))
+    answers = EXERCISE_ANSWERS.get(path.name[:2], set())
+    early = [f"cell {i}: getsource({name})" for i, s in enumerate(sources[:exercise])
+             for name in re.findall(r"getsource\(\s*([\w.]+)\s*\)", s) if name.split(".")[-1] in answers]
+    assert not early, (f"{path.name} prints an exercise's answer before sending the student to the "
+                       f"exercise ({'; '.join(early)}): move it after the '## Exercise' cell")
+
+
+def test_every_exercise_answer_is_listed():
+    """EXERCISE_ANSWERS covers every lesson that has an exercise (a new lesson must be added)."""
+    numbers = {p.name[:2] for p in SOLUTIONS}
+    assert numbers <= set(EXERCISE_ANSWERS), f"add the answers of exercises {sorted(numbers - set(EXERCISE_ANSWERS))}"
