@@ -92,3 +92,15 @@ def test_kernel_start_is_retried_after_a_kernel_dies():
 def test_nbval_starts_kernels_through_the_retry():
     nbval_kernel = pytest.importorskip("nbval.kernel")
     assert hasattr(nbval_kernel.start_new_kernel, "retries")
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_no_notebook_forces_a_thread_count(path):
+    """Lessons take torch's default threads (which respect OMP_NUM_THREADS as the student set
+    it): a global set_num_threads made a lesson 3-4x slower per step on a 2-core CPU with another
+    process busy (issue 32). A like-for-like timing uses unet_course.device.torch_threads."""
+    nb = json.loads(path.read_text())
+    found = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+             and re.search(r"set_num(_interop)?_threads\s*\(", "".join(c["source"]))]
+    assert not found, (f"{path.name}: cells {found} call torch.set_num_threads; take torch's default "
+                       f"(or `with unet_course.device.torch_threads(n):` around a timing only)")
