@@ -28,13 +28,16 @@ __all__ = ["COURSE_SETTINGS", "course_model", "cache_dir", "describe"]
 # model, bfloat16 CPUs included. Chosen by measurement (issue 32; 1 thread, float32, each run's
 # validation on its 4 held-out images, IoU / cells separated; single runs):
 #  - the settings before (Fig. 1's blocks without batch norm, 200 steps of 4 x 252 tiles, Adam
-#    1e-3): 0.888 / 58% in 90 CPU s of training; a 2-core AMD EPYC without native bfloat16 took
-#    138 s from a cold cache (2026-12-07), over the 2-minute target;
-#  - these settings: 0.869 / 89% in 100 steps (57 CPU s of training on an Intel Xeon capped at
-#    AVX2, ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2, the float32 proxy for a laptop CPU;
-#    the EPYC is about 1.45x slower per step than that proxy); the same blocks with batch norm on
-#    4 x 252 tiles, lr 1e-3 and the drop, 120 steps: 0.841 / 59% in 67 CPU s.
-# Cold-cache time (data, training, validation, saving): benchmarks/bench_train.py --course.
+#    1e-3): 0.888 / 58% (on 16 fresh images 0.881 / 68%), 95 CPU s of training, 99 from a cold
+#    cache on the proxy below; a 2-core AMD EPYC without native bfloat16 took 138 s from a
+#    cold cache (2026-12-07), over the 2-minute target;
+#  - these settings: 0.869 / 89% in 100 steps (on 16 fresh images 0.868 / 87%), 54 CPU s of
+#    training, 56 s from a cold cache (data, training, validation, saving; bench_train.py
+#    --course, 2026-12-07) on an Intel Xeon capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2
+#    ATEN_CPU_CAPABILITY=avx2), 1 thread: a float32 PROXY for a laptop CPU, timed in CPU seconds
+#    as the machine was busy (load 8-10). The EPYC is about 1.45x slower per step than the
+#    proxy, so about 80 s there: an estimate, not measured on the EPYC. The same blocks with
+#    batch norm on 4 x 252 tiles, lr 1e-3 and the drop, 120 steps: 0.841 / 59% in 67 CPU s.
 # course_model() measures and prints the time on the machine it runs on.
 COURSE_SETTINGS = dict(preset="cpu", data="synthetic", seed=0, base_channels=16, batch_norm=True,
                        tile=428, batch=1, optimizer="adam", lr=2e-3, lr_drop=0.2, steps=100, train_images=12,
