@@ -32,11 +32,11 @@ __all__ = ["COURSE_SETTINGS", "course_model", "cache_dir", "describe"]
 #    cache on the proxy below; a 2-core AMD EPYC without native bfloat16 took 138 s from a
 #    cold cache (2026-12-07), over the 2-minute target;
 #  - these settings: 0.869 / 89% in 100 steps (on 16 fresh images 0.868 / 87%), 54 CPU s of
-#    training, 56 s from a cold cache (data, training, validation, saving; bench_train.py
-#    --course, 2026-12-07) on an Intel Xeon capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2
+#    training, 52-56 s from a cold cache (data, training, validation, saving; bench_train.py
+#    --course, two runs on 2026-12-07) on an Intel Xeon capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2
 #    ATEN_CPU_CAPABILITY=avx2), 1 thread: a float32 PROXY for a laptop CPU, timed in CPU seconds
-#    as the machine was busy (load 8-10). The EPYC is about 1.45x slower per step than the
-#    proxy, so about 80 s there: an estimate, not measured on the EPYC. The same blocks with
+#    as the machine was busy (load 4 and 9). The EPYC is about 1.45x slower per step than the
+#    proxy, so about 75-80 s there: an estimate, not measured on the EPYC. The same blocks with
 #    batch norm on 4 x 252 tiles, lr 1e-3 and the drop, 120 steps: 0.841 / 59% in 67 CPU s.
 # course_model() measures and prints the time on the machine it runs on.
 COURSE_SETTINGS = dict(preset="cpu", data="synthetic", seed=0, base_channels=16, batch_norm=True,
