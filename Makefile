@@ -13,12 +13,13 @@ WORKERS ?= 2
 # for PyTorch's CPU wheels on a machine without a GPU.
 PIP_EXTRA ?=
 
-.PHONY: setup lab train test test-fast test-browser site test-site exercises strip bench results clean help
+.PHONY: setup lab train course-model test test-fast test-browser site test-site exercises strip bench results clean help
 
 help:
 	@echo "make setup      create .venv and install the course, without opening JupyterLab"
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make train      set up .venv and run the headless main job: train on synthetic cells (3 min)"
+	@echo "make course-model  train (once) the small model lessons 08-10 share; later: load it"
 	@echo "make test       set up .venv and run all tests (unit tests + every notebook with nbval)"
 	@echo "make test-fast  unit tests only"
 	@echo "make test-browser  every lesson in JupyterLab in headless Chromium (needs chromium)"
@@ -45,9 +46,22 @@ train: setup
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) notebooks/00_the_task_and_the_data.ipynb
 
+# The course model of lessons 08-10 (unet_course.train.course_model), trained once into
+# $$UNET_COURSE_CACHE (default ~/.cache/unet_course) with its progress and time in the log;
+# when it is cached, this only says where it is.
+course-model: setup
+	$(BIN)/python -c "from unet_course.train import course_model; course_model()"
+
+# `make test` and `make test-browser` train the course model BEFORE any test needs it, so no
+# lesson waits on it however slow the CPU. Without UNET_COURSE_CACHE they use a fresh temporary
+# cache (removed afterwards), so a test run never loads a model trained by older code.
+WITH_COURSE_MODEL = given="$${UNET_COURSE_CACHE:-}"; cache="$${given:-$$(mktemp -d)}"; \
+	trap '[ -n "$$given" ] || rm -rf "$$cache"' EXIT; export UNET_COURSE_CACHE="$$cache"; \
+	$(MAKE) --no-print-directory course-model &&
+
 test: setup
 	$(BIN)/python tools/make_exercises.py --check
-	$(BIN)/python -m pytest --nbval -n $(WORKERS) --dist loadfile -q
+	@$(WITH_COURSE_MODEL) $(BIN)/python -m pytest --nbval -n $(WORKERS) --dist loadfile -q
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -q -m "not slow"
@@ -59,8 +73,8 @@ test-fast: setup
 # while a browser waits; worksteal hands the long lessons (07-10) to whichever worker is free.
 test-browser: setup
 	$(BIN)/python -m pip install -q -r requirements-browser.txt -c constraints.txt
-	UNET_COURSE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q -p no:randomly \
-		-n $(WORKERS) --dist worksteal
+	@$(WITH_COURSE_MODEL) UNET_COURSE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py \
+		-q -p no:randomly -n $(WORKERS) --dist worksteal
 
 # Never overwrites an exercise a student changed (tools/make_exercises.py); FORCE=1 does, after a .bak copy.
 exercises: setup

@@ -15,7 +15,7 @@ scored against the true cells with ``unet_course.metrics.match_instances`` (IoU 
 - ``split-borders``: the same with ``split_borders=True`` (h-maxima seeds, watershed).
 
 The default model is the course's (``unet_course.train.course_model``: the cpu preset,
-200 steps, about 90 s on one thread the first time, then cached); ``--train-minutes M``
+100 steps, about a minute on one thread the first time, then cached); ``--train-minutes M``
 trains one with ``python -m unet_course.train --preset cpu --minutes M --threads 1`` (an
 under-trained model: the speckled case). Each run replaces the rows of its model name in
 ``benchmarks/results/instances.csv``. 15 s of CPU once the model exists (OMP_NUM_THREADS=1).

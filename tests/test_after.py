@@ -308,6 +308,28 @@ def test_compare_transfer_starts_both_runs_alike_but_for_the_weights():
         compare_transfer(pretrained, 1, train_slices=(0, 25), root=root)
 
 
+def test_compare_transfer_trains_the_same_network_from_scratch(monkeypatch):
+    """A batch-norm model (the course model's kind) is compared with a batch-norm network from
+    He initialisation, not with Fig. 1's blocks: the weights are the only difference."""
+    import os
+    import sys
+    from pathlib import Path
+    from unet_course.after.transfer import compare_transfer
+    from unet_course.normalize import StandardizedUNet
+    root = Path(os.environ.get("UNET_COURSE_ISBI2012", ""))
+    if not (root / "train" / "image" / "00.png").is_file():
+        pytest.skip(f"no local ISBI 2012 copy at {root} (set UNET_COURSE_ISBI2012)")
+    fit_module = sys.modules["unet_course.after.fit"]
+    trained, real_fit = [], fit_module.fit
+    monkeypatch.setattr(fit_module, "fit", lambda model, *a, **k: (trained.append(model), real_fit(model, *a, **k))[1])
+    pretrained = StandardizedUNet(base_channels=2, depth=2, batch_norm=True, dropout=0.25)
+    compare_transfer(pretrained, seconds=0.2, train_slices=(0,), held_out=(29,), watch=29, root=root)
+    assert len(trained) == 2
+    tuned, scratch = trained
+    assert (scratch.batch_norm, scratch.dropout, scratch.base_channels) == (True, 0.25, 2)
+    assert [k for k in tuned.state_dict()] == [k for k in scratch.state_dict()]
+
+
 # --------------------------------------------------------------------------- Mask R-CNN
 
 def test_instance_targets_boxes_and_masks():

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from unet_course.device import get_device, is_accelerated
@@ -34,3 +35,18 @@ def test_describe_hardware_names_an_instruction_set_cap(monkeypatch):
     assert "capped" not in d.describe_hardware(threads=1)
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     assert d.describe_hardware(threads=1).endswith(", capped ONEDNN_MAX_CPU_ISA=AVX2")
+
+
+def test_torch_threads_is_scoped_and_restores_the_count():
+    from unet_course.device import torch_threads
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):   # restored after an error too
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="threads must be an integer >= 1"):
+            with torch_threads(bad):
+                pass

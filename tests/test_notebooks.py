@@ -159,3 +159,15 @@ def test_every_exercise_answer_is_listed():
     """EXERCISE_ANSWERS covers every lesson that has an exercise (a new lesson must be added)."""
     numbers = {p.name[:2] for p in SOLUTIONS}
     assert numbers <= set(EXERCISE_ANSWERS), f"add the answers of exercises {sorted(numbers - set(EXERCISE_ANSWERS))}"
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_no_notebook_forces_a_thread_count(path):
+    """Lessons take torch's default threads (which respect OMP_NUM_THREADS as the student set
+    it): a global set_num_threads made a lesson 3-4x slower per step on a 2-core CPU with another
+    process busy (issue 32). A like-for-like timing uses unet_course.device.torch_threads."""
+    nb = json.loads(path.read_text())
+    found = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+             and re.search(r"set_num(_interop)?_threads\s*\(", "".join(c["source"]))]
+    assert not found, (f"{path.name}: cells {found} call torch.set_num_threads; take torch's default "
+                       f"(or `with unet_course.device.torch_threads(n):` around a timing only)")

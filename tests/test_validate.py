@@ -84,8 +84,8 @@ def test_course_model_says_what_it_trains_how_long_and_where(tmp_path, monkeypat
     captured = capsys.readouterr()
     path = next(tmp_path.glob("course_model_*.pt"))
     lines = captured.out.strip().splitlines()
-    assert lines[0].startswith("Training the course model once: a depth-4 U-Net (base 4), "
-                               "6 steps of 2 tiles of 188 px on 2 synthetic images, Adam lr 0.001")
+    assert lines[0].startswith("Training the course model once: a depth-4 U-Net (base 4, batch norm), "
+                               "6 steps of 2 tiles of 188 px on 2 synthetic images, Adam lr 0.002")
     assert str(path) in lines[0]  # where it will be cached, before training
     estimate = re.search(r"about ([\d.]+) (s|min) on this CPU \(([\d.]+) s per step measured "
                          r"over 3 steps, x 6 steps\)", captured.out)

@@ -5,9 +5,12 @@ settings up when it finds a GPU (see `is_accelerated`).
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
-__all__ = ["get_device", "is_accelerated", "cpu_has_native_bfloat16", "cpu_name", "describe_hardware"]
+__all__ = ["get_device", "is_accelerated", "cpu_has_native_bfloat16", "cpu_name", "describe_hardware",
+           "torch_threads"]
 
 
 def get_device(verbose: bool = True) -> torch.device:
@@ -27,6 +30,23 @@ def is_accelerated(device: torch.device | str | None = None) -> bool:
     """True if `device` (default: `get_device()`) is a GPU, so lessons may use bigger settings."""
     device = torch.device(device) if device is not None else get_device(verbose=False)
     return device.type in ("cuda", "mps")
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int):
+    """torch on `threads` CPU threads inside a ``with`` block, then back to the count before it.
+
+    For a like-for-like timing only (e.g. torch against a single-threaded C library). Lessons
+    never set a thread count for the session: torch's default (all cores, or OMP_NUM_THREADS
+    as the student set it) stays in force outside the block."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def cpu_has_native_bfloat16() -> bool:

@@ -68,7 +68,9 @@ def compare_transfer(pretrained, seconds: float, train_slices=(0, 1, 2, 3),
     tuned.input_mean.fill_(mean)
     tuned.input_std.fill_(std)
     tuned.percentiles = PERCENTILES
+    # the same network (width, depth, batch norm, drop-out): the weights are the only difference
     scratch = StandardizedUNet(base_channels=tuned.base_channels, depth=tuned.depth,
+                               dropout=tuned.dropout, batch_norm=tuned.batch_norm,
                                input_mean=mean, input_std=std, percentiles=PERCENTILES)
     he_init_(scratch, seed)
     runs = []
