@@ -429,3 +429,26 @@ def test_cosine_schedule_runs_from_lr_to_a_hundredth_and_the_plot_shows_it(tmp_p
           out=tmp_path, progress=False)
     fig = plot.draw(plot.read_metrics(tmp_path / "metrics.csv"))
     assert len(fig.axes) == 3 and fig.axes[2].get_ylabel() == "lr"  # loss, scores, lr twin
+
+
+def test_a_run_logged_under_the_old_name_val_pixel_error_resumes_and_plots(tmp_path):
+    """Runs logged before 2026-12-07 called the share of wrong pixels at 0.5 val_pixel_error
+    (the ISBI challenge's name for another number): resume rewrites their metrics.csv under
+    val_misclassification_rate, values kept, and the plot reads either."""
+    from unet_course.train.plot import read_metrics
+    train(make_config("cpu", steps=3, **TINY), out=tmp_path, progress=False)
+    path = tmp_path / "metrics.csv"
+    new = path.read_text()
+    old = new.replace("val_misclassification_rate", "val_pixel_error")
+    assert old != new
+    path.write_text(old)
+    assert read_metrics(path)["val_misclassification_rate"] == read_metrics(
+        tmp_path / "metrics.csv")["val_misclassification_rate"]
+    assert "val_pixel_error" not in read_metrics(path)
+    train(make_config("cpu", steps=4, **TINY), out=tmp_path, resume=True, progress=False)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "step,loss,lr,val_iou,val_separated,val_misclassification_rate,seconds"
+    assert lines[1:4] == new.splitlines()[1:4] and len(lines) == 5
+    path.write_text(new.replace("val_misclassification_rate", "val_something_else"))
+    with pytest.raises(ValueError, match="val_something_else.*new --out folder"):
+        train(make_config("cpu", steps=5, **TINY), out=tmp_path, resume=True, progress=False)
