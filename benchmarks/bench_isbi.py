@@ -94,7 +94,7 @@ def last_logged(run: Path) -> dict:
 
 def score(run: Path, tta: str, batch_size: int) -> tuple[dict, float]:
     from unet_course.checkpoint import load_model
-    from unet_course.data import load_isbi2012
+    from unet_course.data import as_label, load_isbi2012
     from unet_course.metrics import isbi_scores
     from unet_course.tiling import predict_tiled
     data = load_isbi2012(progress=False)
@@ -103,7 +103,7 @@ def score(run: Path, tta: str, batch_size: int) -> tuple[dict, float]:
     probs = [predict_tiled(model, im.astype(np.float32) / 255, tta=tta, batch_size=batch_size,
                            progress=False)[1] for im in data.images[25:]]
     seconds = time.perf_counter() - start
-    _, stack = isbi_scores(probs, [label > 127 for label in data.labels[25:]])
+    _, stack = isbi_scores(probs, [as_label(label).mask for label in data.labels[25:]])
     return stack, seconds
 
 

@@ -34,7 +34,9 @@ Scores (CSV columns, one row per image, an ``overall`` row for all images):
   at its best threshold of 0.0, 0.1, ..., 0.9 (pixel_threshold, rand_threshold,
   warping_threshold); ``overall`` uses one threshold for all images, as the challenge did;
 - seg: the cell tracking challenge's SEG (Table 2), over all reference cells in ``overall``;
-- foreground_iou, misclassification_rate (the share of wrong pixels) and the cell matching
+- foreground_iou (in the ``overall`` and ``held-out`` rows the mean of the images' IoUs, not
+  their pixels pooled as in training's val_iou), misclassification_rate (the share of wrong
+  pixels; not the ISBI pixel error) and the cell matching
   (precision, recall, f1, merged, split; IoU > 0.5) at ``--threshold``: a probability map's
   cells are the 4-connected components of p > threshold; an instance labelling is scored as
   it is (its ISBI errors on its foreground, cut between touching cells), whatever the threshold;
