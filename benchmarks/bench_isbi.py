@@ -173,10 +173,16 @@ def _runs(args, preset, maps, gpu):
     to score: trained here, or the finished runs of --score (their config.json and metrics.csv
     say how they were made)."""
     if not args.score:
+        import torch
         for weight_map in maps:
             run = Path(args.runs) / f"{preset}_weights_{weight_map}"
             seconds = train(preset, weight_map, args.minutes, run, "cuda" if gpu else "cpu")
-            yield run, preset, weight_map, args.minutes, seconds, None
+            cfg = json.loads((run / "config.json").read_text())
+            # the trainer inherits this process's environment (OMP_NUM_THREADS, UNET_COURSE_AMP)
+            how = (f"{cfg.get('threads') or torch.get_num_threads()} thread(s), "
+                   + ("bfloat16 autocast" if cfg.get("amp") else "float32")
+                   + f", load average {os.getloadavg()[0]:.2f} at its end")
+            yield run, preset, weight_map, args.minutes, seconds, how
         return
     for run in args.score:
         if not (run / "model.pt").is_file() or not (run / "config.json").is_file():
@@ -188,7 +194,8 @@ def _runs(args, preset, maps, gpu):
         wm = "on" if cfg["weight_map"] else "off"
         if not cfg.get("elastic", True):
             wm += " (no elastic)"
-        how = (f"{cfg.get('threads')} thread(s), " + ("bfloat16 autocast" if cfg.get("amp") else "float32")
+        threads = cfg.get("threads") or "torch's default number of"
+        how = (f"{threads} thread(s), " + ("bfloat16 autocast" if cfg.get("amp") else "float32")
                + f", load average {_load_during(run)}")
         yield run, cfg["preset"], wm, cfg["minutes"], seconds, how
 
