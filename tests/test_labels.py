@@ -104,3 +104,11 @@ def test_train_and_evaluate_read_and_refuse_the_same_files_the_same_way(tmp_path
     assert evaluate([str(tmp_path / "im0_prob.tif"), str(one_valued),
                      "--csv", str(tmp_path / "s.csv")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_metrics_refuse_a_label_without_0_that_label_gt_0_would_read_as_all_cell():
+    from unet_course.metrics import pixel_error
+    label = two_cells(2, 1)
+    with pytest.raises(ValueError, match="1 and 2, none of them 0.*as_label"):
+        pixel_error((label == 2).astype(np.float32), label)
+    assert pixel_error((label == 2).astype(np.float32), as_label(label).mask) == 0
