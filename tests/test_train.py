@@ -412,7 +412,7 @@ def test_plot_draws_metrics_csv(tmp_path):
     ax_loss, ax_val = fig.axes
     assert list(ax_loss.lines[0].get_ydata()) == metrics["loss"]
     assert [line.get_xdata()[0] for line in ax_loss.lines[1:]] == [3.0]  # the lr drop
-    iou = next(line for line in ax_val.lines if line.get_label() == "foreground IoU")
+    iou = next(line for line in ax_val.lines if line.get_label() == "foreground IoU (pixels pooled)")
     assert list(iou.get_xdata()) == [2.0, 4.0]
     assert plot.main([str(tmp_path)]) == 0
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
