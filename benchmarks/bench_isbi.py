@@ -244,7 +244,8 @@ def main(argv=None) -> int:
         stack, wide, predict_seconds = score(run, tta, args.batch_size, args.wide)
         bn = json.loads((run / "config.json").read_text()).get("batch_norm", False)
         row = {"date": datetime.date.today().isoformat(), "preset": preset,
-               "batch_norm": "yes" if bn else "no", "weight_map": weight_map, "minutes_budget": minutes,
+               "batch_norm": "yes" if bn else "no", "weight_map": weight_map,
+               "minutes_budget": minutes,
                "train_seconds": round(train_seconds, 1),
                "steps": int(last_logged(run).get("step", 0)),
                "predict_seconds": round(predict_seconds, 1), "tta": args.tta,

@@ -24,4 +24,5 @@ from .synthetic import *  # noqa: F401,F403
 from .tiles import *  # noqa: F401,F403
 from . import files, isbi2012, labels, mirror, synthetic, tiles
 
-__all__ = (files.__all__ + isbi2012.__all__ + labels.__all__ + mirror.__all__ + synthetic.__all__ + tiles.__all__)
+__all__ = (files.__all__ + isbi2012.__all__ + labels.__all__ + mirror.__all__
+           + synthetic.__all__ + tiles.__all__)

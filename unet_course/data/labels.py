@@ -71,7 +71,8 @@ def as_label(label, name: str = "label") -> Label:
     if label.dtype == bool:
         return Label(label.copy(), _components(label), None)
     if not (np.issubdtype(label.dtype, np.integer) or np.issubdtype(label.dtype, np.floating)):
-        raise ValueError(f"{name}: labels must be integers, got dtype {label.dtype}; expected {VALID}")
+        raise ValueError(f"{name}: labels must be integers, got dtype {label.dtype}; "
+                         f"expected {VALID}")
     values = np.unique(label)
     if np.issubdtype(label.dtype, np.floating):
         bad = values[~np.isfinite(values) | (values != np.round(values))]
@@ -79,7 +80,8 @@ def as_label(label, name: str = "label") -> Label:
             raise ValueError(f"{name}: labels must be whole numbers, got values such as "
                              f"{bad[0]:g}; expected {VALID}")
     if values[0] < 0:
-        raise ValueError(f"{name}: labels must not be negative, got {values[0]:g}; expected {VALID}")
+        raise ValueError(f"{name}: labels must not be negative, got {values[0]:g}; "
+                         f"expected {VALID}")
     if values.size == 1:
         if values[0] == 0:
             return Label(np.zeros(label.shape, bool), np.zeros(label.shape, np.int32), None)
