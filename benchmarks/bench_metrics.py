@@ -17,7 +17,7 @@ import time
 import numpy as np
 from scipy import ndimage as ndi
 
-from unet_course.data import load_isbi2012
+from unet_course.data import as_label, load_isbi2012
 from unet_course.metrics import SIMPLE_LUT, warp_label, warping_error
 from unet_course.metrics.warping import _NEIGHBOURS
 
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
                                    "that python -m unet_course.predict wrote) instead of the stand-in")
     args = p.parse_args(argv)
     data = load_isbi2012(progress=False)
-    label = data.labels[args.slice] > 127
+    label = as_label(data.labels[args.slice]).mask
     rng = np.random.default_rng(0)
     noise = args.noise * ndi.gaussian_filter(rng.normal(size=label.shape), 2)
     pred = 1 / (1 + np.exp(-(8 * ndi.gaussian_filter(label.astype(float), 2) - 4 + noise)))

@@ -66,7 +66,7 @@ def test_the_scores_are_computed_from_those_probabilities():
     assert model.training and all(m.training for m in model.modules())  # mode restored
     pred = np.concatenate([p.ravel() > 0.5 for p in got["probabilities"]])
     truth = np.concatenate([t.ravel() > 0 for t in targets])
-    assert got["val_pixel_error"] == pytest.approx(np.mean(pred != truth))  # misclassification
+    assert got["val_misclassification_rate"] == pytest.approx(np.mean(pred != truth))
     assert got["val_iou"] == pytest.approx((pred & truth).sum() / (pred | truth).sum())
     assert 0 <= got["val_separated"] <= 1
 

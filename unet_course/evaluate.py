@@ -21,10 +21,12 @@ own (``prediction_kind``), in this order:
    types) is refused with one line naming the file and what was expected.
 
 In a folder with both of predict's files, ``NAME_prob`` is scored, or ``NAME_labels`` with
-``--pred-kind labels``; either is matched to the label ``NAME``. LABELS: binary (0 = membrane
-or background, > 0 = cell, as the ISBI labels) or instance ids; cells of binary labels are
-their 4-connected components, and touching instances are cut apart by a one-pixel line for the
-ISBI metrics.
+``--pred-kind labels``; either is matched to the label ``NAME``. LABELS are read by the ONE rule
+of ``train`` too (``unet_course.data.read_label``): a binary mask of any two values (the larger
+= cell, as the ISBI labels' 255; ``{1, 2}`` with a printed note) or instance ids (0 =
+background); cells of binary labels are their 4-connected components, and touching instances
+are cut apart by a one-pixel line for the ISBI metrics. A one-valued label other than all 0
+(no cells) could mean all cell or none and is refused, naming the file.
 
 Scores (CSV columns, one row per image, an ``overall`` row for all images):
 
@@ -32,7 +34,9 @@ Scores (CSV columns, one row per image, an ``overall`` row for all images):
   at its best threshold of 0.0, 0.1, ..., 0.9 (pixel_threshold, rand_threshold,
   warping_threshold); ``overall`` uses one threshold for all images, as the challenge did;
 - seg: the cell tracking challenge's SEG (Table 2), over all reference cells in ``overall``;
-- foreground_iou, misclassification_rate (the share of wrong pixels) and the cell matching
+- foreground_iou (in the ``overall`` and ``held-out`` rows the mean of the images' IoUs, not
+  their pixels pooled as in training's val_iou), misclassification_rate (the share of wrong
+  pixels; not the ISBI pixel error) and the cell matching
   (precision, recall, f1, merged, split; IoU > 0.5) at ``--threshold``: a probability map's
   cells are the 4-connected components of p > threshold; an instance labelling is scored as
   it is (its ISBI errors on its foreground, cut between touching cells), whatever the threshold;
@@ -120,19 +124,10 @@ def find_pairs(pred: Path, labels: Path, kind: str = "auto") -> list[tuple[Path,
     raise ValueError(f"give two files or two folders; got {pred} and {labels}")
 
 
-def _instance_like(image: np.ndarray) -> bool:
-    """Two or more ids, each (almost always) one connected region, most of 4 pixels or more."""
-    from skimage.measure import label as regions
-    ids, sizes = np.unique(image[image > 0], return_counts=True)
-    if ids.size < 2 or np.median(sizes) < 4:
-        return False
-    return regions(image, background=0, connectivity=2).max() <= 1.1 * ids.size
-
-
 def prediction_kind(image: np.ndarray, path: Path, kind: str = "auto"):
     """("prob", float32 p(cell) in [0, 1]) or ("labels", int64 instances) for one prediction
     file's pixels, by the rule of the module's docstring; ValueError naming the file else."""
-    from .data import as_float_image
+    from .data import as_float_image, instance_like
     expected = ("expected a probability map (float in [0, 1], or 8/16-bit scaled) or an "
                 "instance labelling (integer ids, 0 = background)")
     if image.ndim != 2:
@@ -141,7 +136,7 @@ def prediction_kind(image: np.ndarray, path: Path, kind: str = "auto"):
     if kind == "auto":  # predict's names first
         kind = next((k for k, end in SUFFIXES.items() if path.stem.endswith(end)), "auto")
     if kind == "labels" or (kind == "auto" and np.issubdtype(image.dtype, np.integer)
-                            and _instance_like(image)):
+                            and instance_like(image)):
         if not np.issubdtype(image.dtype, np.integer) or image.min() < 0:
             raise ValueError(f"{path}: an instance labelling must hold non-negative integer "
                              f"ids, got {image.dtype} values in [{image.min():g}, "
@@ -175,44 +170,20 @@ def _refuse_raw(prob: np.ndarray, path: Path) -> None:
                          f"predict's NAME_prob files, or --pred-kind prob to score it anyway")
 
 
-def _read_label(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(binary cell mask, cell instances) of a label file."""
-    from scipy import ndimage as ndi
-    from .data import read_image
-    label = read_image(path)
-    if label.ndim != 2 or not np.issubdtype(label.dtype, np.integer):
-        raise ValueError(f"{path}: labels must be one-channel integer images, got "
-                         f"{label.dtype} {label.shape}")
-    if np.unique(label).size <= 2:
-        mask = label > 0
-        return mask, ndi.label(mask, structure=ndi.generate_binary_structure(2, 1))[0]
-    if not _instance_like(label):
-        raise ValueError(f"{path}: a label image must be binary (0 = membrane/background, "
-                         f"> 0 = cell) or instance ids (each id one region); this one has "
-                         f"{np.unique(label).size} values that do not form cells (a raw image?)")
-    return _foreground(label), label.astype(np.int64)
-
-
-def _foreground(instances: np.ndarray) -> np.ndarray:
-    """Cells of an instance labelling with a one-pixel line cut where two of them touch."""
-    mask = instances > 0
-    mask[:-1] &= ~((instances[:-1] != instances[1:]) & (instances[1:] > 0))
-    mask[:, :-1] &= ~((instances[:, :-1] != instances[:, 1:]) & (instances[:, 1:] > 0))
-    return mask
-
-
 def _score_one(pred_path: Path, label_path: Path, threshold: float, kind: str):
     """(row, ISBI counts, InstanceMatch, SEG Jaccards) of one pair of files."""
     from scipy import ndimage as ndi
-    from .data import read_image
+    from .data import cut_touching, read_image, read_label
     from .metrics import match_instances, seg_jaccards
     from .metrics.isbi import slice_counts, stack_scores
     kind, pred = prediction_kind(read_image(pred_path), pred_path, kind)
-    mask, truth = _read_label(label_path)
+    mask, truth, note = read_label(label_path)
+    if note:
+        print(f"note: {note}", flush=True)
     if pred.shape != mask.shape:
         raise ValueError(f"prediction {pred.shape} and label {mask.shape} differ in size")
     if kind == "labels":
-        found, prob = pred, _foreground(pred).astype(np.float32)
+        found, prob = pred, cut_touching(pred).astype(np.float32)
     else:
         found = ndi.label(pred > threshold, structure=ndi.generate_binary_structure(2, 1))[0]
         prob = pred

@@ -6,7 +6,9 @@ mask), ``label > 0`` = cell (ISBI labels: 255 = cell interior, 0 = membrane).
 
 - ``pixel``: ``pixel_error`` (1 - best F-score of the cell pixels over thresholds, Fiji's
   PixelError), ``misclassification_rate`` (share of wrong pixels at one threshold),
-  ``iou_per_class``, ``foreground_iou`` (cell pixels pooled; not the challenge's SEG)
+  ``iou_per_class``, ``foreground_iou`` (one image's cell pixels; over several images the
+  course reports the MEAN of the images' IoUs as ``foreground_iou``, while training's
+  ``val_iou`` pools their pixels; not the challenge's SEG)
 - ``rand``: ``rand_error`` (1 - best foreground-restricted Rand F-score over thresholds)
 - ``warping``: ``warping_error`` (Fiji's minimum splits-and-mergers warping error)
 - ``instances``: ``match_instances`` (precision, recall, F1, merges and splits at IoU > 0.5),

@@ -2,7 +2,10 @@
 
 Convention (the whole package): ``pred`` is the probability of the *cell* class in [0, 1]
 (or a 0/1 mask), ``label`` is the ground truth with ``label > 0`` = cell (ISBI: 255 = cell
-interior, 0 = membrane). Prediction first, as in ``pixel_error(pred, label)``.
+interior, 0 = membrane), Fiji's rule. A two-valued label without 0 (``{1, 2}``) is refused
+here: files go through the course's one label rule first (``unet_course.data.as_label``, the
+larger value is cell), which agrees with ``label > 0`` on every label that holds 0.
+Prediction first, as in ``pixel_error(pred, label)``.
 """
 from __future__ import annotations
 
@@ -62,6 +65,11 @@ def as_binary_label(label, name: str = "label") -> np.ndarray:
         raise ValueError(f"{name} must be binary (membrane/background = 0, cell > 0); got "
                          f"{values.size} distinct values ({shown}). For instance labels use "
                          f"match_instances, or pass label > 0 if the cells do not touch")
+    if values.size == 2 and values.min() > 0:  # {1, 2}: label > 0 would call every pixel cell
+        raise ValueError(f"{name} holds the values {values[0]:g} and {values[1]:g}, none of them 0: "
+                         f"the metrics take label > 0 as cell (as Fiji did), which would make "
+                         f"every pixel a cell. Read a label file with unet_course.data.as_label "
+                         f"(the larger value is cell) and pass its .mask")
     return a > 0
 
 

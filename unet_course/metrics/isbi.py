@@ -4,7 +4,8 @@ For a stack Fiji picks ONE threshold for all slices: for each threshold it adds 
 over the slices (pixel TP/FP/FN/TN; split + merge pixels; Rand pair sums) and then takes the
 best threshold. Per slice we also report each slice's own best. Every warp is computed once
 and reused. Beside them, at one given threshold (0.5 by default): the misclassification rate
-(the share of wrong pixels, not the challenge's pixel error) and the foreground IoU.
+(the share of wrong pixels, not the challenge's pixel error) and ``foreground_iou``, the mean
+of the slices' foreground IoUs (not their pixels pooled, as training's ``val_iou``).
 """
 from __future__ import annotations
 

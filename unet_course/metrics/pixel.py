@@ -123,7 +123,11 @@ def iou_per_class(pred_classes, label_classes, num_classes: int | None = None) -
 
 
 def foreground_iou(pred, label, threshold: float = 0.5) -> float:
-    """IoU of the cell class, all cell pixels pooled: |P & T| / |P | T| with P = pred > threshold.
+    """IoU of the cell class of ONE image: |P & T| / |P | T| with P = pred > threshold.
+
+    Over several images, ``foreground_iou`` in ``stack_scores``, ``evaluate``'s CSV and the
+    benchmark CSVs is the mean of the images' IoUs; training's ``val_iou`` is another number,
+    the IoU of all validation pixels pooled (``unet_course.train.validate``).
 
     Not the cell tracking challenge's score (Table 2 is SEG, a mean over the reference cells of
     each one's IoU with its matching cell: ``seg_score``). 1.0 when both images have no cell

@@ -121,9 +121,9 @@ def main(argv=None) -> int:
     if run.out is not None and (getattr(run, "model", None) is not None):
         m = run.metrics
         print(f"done: {run.steps} steps, {run.seconds / 60:.1f} min; validation: foreground IoU "
-              f"{m.get('val_iou', float('nan')):.3f}, cells separated "
-              f"{100 * m.get('val_separated', float('nan')):.0f}%, pixel error "
-              f"{m.get('val_pixel_error', float('nan')):.4f}; model: {run.out / 'model.pt'}")
+              f"(pixels pooled) {m.get('val_iou', float('nan')):.3f}, cells separated "
+              f"{100 * m.get('val_separated', float('nan')):.0f}%, misclassification rate "
+              f"{m.get('val_misclassification_rate', float('nan')):.4f}; model: {run.out / 'model.pt'}")
     return 0
 
 

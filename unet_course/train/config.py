@@ -8,9 +8,11 @@ Presets (``make_config(preset, **overrides)``):
   the batch to a single image. Accordingly we use a high momentum (0.99) such that a large
   number of the previously seen training samples determine the update in the current
   optimization step." The paper does not give its learning rate; 0.01 is the course's choice
-  (batches of four 252 tiles at lr 0.01 reached ISBI pixel error 0.093 in 10 CPU minutes,
-  one 428 tile at lr 0.01 plateaued at 0.19: measured on the course's 2-core machine while the
-  course was built, not recorded in benchmarks/results). Not measured on a GPU here. With
+  (on ISBI 2012, one run each, measured on the course's 2-core machine while the course was
+  built and not recorded in benchmarks/results: batches of four 252 tiles at lr 0.01 reached a
+  misclassification rate, the share of wrong pixels at 0.5 and not the challenge's pixel
+  error, of 0.093 in 10 CPU minutes; one 428 tile at lr 0.01 plateaued at 0.19, worse than
+  calling every pixel a cell). Not measured on a GPU here. With
   momentum m the steady step is lr / (1 - m) = 100 lr: if the loss stalls, try 0.001-0.003.
 - ``cpu``: the default without a GPU: a narrower network (base 16) with batch norm
   (Conv-BN-ReLU) on one 428 -> 244 tile per step, which learns the synthetic cells in a few
@@ -91,9 +93,10 @@ class TrainConfig:
 # cells separated, so set-ups are compared by the mean of 3 seeds (bench_train.py --variant
 # ARGS --seeds 3); single runs rank nothing. Targets: IoU >= 0.90 and >= 90% separated.
 #  This preset (batch norm, one 428 tile, Adam 2e-3, lr drop 0.2), float32 (--no-amp) on an
-#  Intel Xeon capped at AVX2, one thread (as fast per step as a 2-core AMD EPYC without native
-#  bfloat16 on two; 2026-12-07), 6 seeds: 0.908 (0.901-0.914) / 92.3% (89-95%), 388-418
-#  steps; seeds 0-2 0.905 / 93.6%, seeds 3-5 0.910 / 91.0%. Met.
+#  Intel Xeon capped at AVX2, one thread (a float32 proxy, not a slow CPU: a 2-core AMD EPYC
+#  without native bfloat16 made 270-277 steps in 3 minutes of seeds 0-2, about 1.45x slower
+#  per step; measured 2026-12-07, not in the file), 6 seeds: 0.908 (0.901-0.914) / 92.3%
+#  (89-95%), 388-418 steps; seeds 0-2 0.905 / 93.6%, seeds 3-5 0.910 / 91.0%. Met.
 #  The preset before it (no batch norm, 348 x 2 tiles, Adam 1e-3, lr drop 0.2) did not meet
 #  both in float32 with any set-up measured with 3 seeds:
 #   on the EPYC (2 threads): itself 0.887 / 90.0%; --lr 0.002 0.891 / 90.4%;
@@ -103,11 +106,13 @@ class TrainConfig:
 #   Adam; --optimizer sgd --lr 0.01 gives the paper's optimiser, and the paper preset keeps it);
 #   on the capped Xeon, --no-amp: itself 0.889 / 88.6%; --tile 428 --batch 1 --lr 0.002
 #   --ema 0.99 0.897 / 89.3%; --lr 0.002 --ema 0.99 0.889 / 90.1%.
-#  The larger tile raised the IoU by about 0.01 but not the separation; batch norm on it raised
-#  both (screened first at a fixed number of steps with bfloat16, 3 seeds: batch norm alone on
-#  348 x 2 tiles separated 91-94% at IoU 0.888-0.896; not recorded in the file).
+#  The larger tile raised the IoU by about 0.01 but not the separation. Batch norm was first
+#  screened in runs that are not recorded in the file (a fixed number of steps with bfloat16:
+#  batch norm alone on 348 x 2 tiles separated 91-94% at IoU 0.888-0.896); the evidence for it
+#  is this preset's 6 recorded float32 seeds above, which met both targets where no recorded
+#  3-seed set-up without it did.
 #  With native bfloat16 (amp on by default there) the preset before it gave 0.906 / 93% and
-#  0.901 / 95% (two seeds, about 840 steps; an AMD EPYC WITH native bfloat16, rows "not recorded").
+#  0.901 / 95% (two single runs, rows "not recorded" in the hardware column: they rank nothing).
 PRESETS = {
     "cpu": dict(base_channels=16, batch_norm=True, tile=428, batch=1, optimizer="adam", lr=2e-3,
                 momentum=0.99, lr_drop=0.2, val_every=100, checkpoint_every=500),
@@ -171,7 +176,8 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
 
 def _default_amp(device: str) -> bool:
     """bfloat16 autocast on a CPU that computes it in hardware (measured here: a training step
-    of the cpu preset 1.68x faster on 2 threads, benchmarks/bench_train.py --amp); off
+    of today's cpu preset 1.59x faster on an Intel Xeon with 2 threads, one run of
+    benchmarks/bench_train.py --amp, bench_train.csv 2026-12-07 08:48); off
     elsewhere: on GPUs mixed precision is an option (--amp), and CPUs without native bfloat16
     would only emulate it. The environment variable UNET_COURSE_AMP=0 (or 1) overrides the
     default everywhere, lessons included: a CPU with native bfloat16 then times the float32

@@ -6,13 +6,22 @@ gloo on the CPU) and trains a DistributedDataParallel copy of the model: each ra
 own share of every step's tiles (``batches``), gradients are averaged across ranks. The tiles
 of a step are then exactly those of one process with batch N * b (tile g is its own seeded
 draw). Drop-out is not: each rank draws its masks from its own random stream (``rank_seed``),
-as one process draws different masks for the different tiles of its batch, so N ranks with
-batch b take the same steps as one process with batch N * b *in distribution*, not bitwise.
-Batch norm (the cpu preset's, ``--batch-norm``) is not either: each rank normalises by the
-statistics of its own tiles (torch's BatchNorm2d under DDP; rank 0's running statistics are
-broadcast to the others at every step). With drop-out and batch norm off (``--dropout 0
---no-batch-norm``) they take the same steps up to float rounding (the sums run in another
-order; tested). Only rank 0 logs, validates and writes files.
+as one process draws different masks for the different tiles of its batch, so without batch
+norm N ranks with batch b take the same steps as one process with batch N * b *in
+distribution*, not bitwise; with drop-out off too (``--dropout 0 --no-batch-norm``) they take
+the same steps up to float rounding (the sums run in another order; tests/test_train.py).
+
+Batch norm (the cpu preset's default, Conv-BN-ReLU) changes what holds. Each rank normalises
+by the statistics of its OWN b tiles (torch's BatchNorm2d under DDP), not of all N * b, so N
+ranks are not one process with batch N * b, not even in distribution: they differ as much as
+batch norm over b tiles differs from batch norm over N * b. What does hold (tested in
+tests/test_distributed.py): the gradients are averaged, so the weights (and batch norm's
+scale and shift) stay identical on every rank; the running statistics differ between ranks
+(DDP broadcasts rank 0's before every forward pass, then each rank's forward updates its copy
+from its own tiles), and the model file, written by rank 0, holds rank 0's: averages over
+rank 0's tiles alone. ``torch.nn.SyncBatchNorm``, which would pool the statistics over the
+ranks, raises a ValueError for CPU tensors (gloo), so the course does not use it; on GPUs
+it is an option we have not measured. Only rank 0 logs, validates and writes files.
 
 Every decision that could differ between ranks is agreed (``agree``): the training time is
 the slowest rank's, so the lr drop, the stop of a ``--minutes`` run, validation and

@@ -5,9 +5,12 @@
   a folder), the network, the device, the number of processes, the data description and,
   where the split names them, the training and validation files;
 - ``DIR/metrics.csv``: one row per step: step, loss (under torchrun the mean over ranks), lr,
-  val_iou, val_separated, val_pixel_error (filled at validation steps, the last step
-  included), seconds of training so far; on resume, rows after the checkpoint's step are
-  dropped so the file reads like one uninterrupted run (``python -m unet_course.train.plot
+  val_iou (foreground IoU, pixels pooled over the validation images), val_separated,
+  val_misclassification_rate (the share of wrong pixels at 0.5; NOT the ISBI pixel error)
+  (filled at validation steps, the last step included), seconds of training so far; on
+  resume, rows after the checkpoint's step are dropped so the file reads like one
+  uninterrupted run (a file written before 2026-12-07's rename, with val_pixel_error for the
+  same rate, is read and rewritten under the new name: ``RENAMED``) (``python -m unet_course.train.plot
   DIR`` draws it);
 - a tqdm.auto progress bar with the loss and the throughput (tiles/s);
 - ``callback(record)``: called with every row (``record["event"] == "step"``), after each
@@ -24,9 +27,18 @@ from pathlib import Path
 
 from ..data.files import temp_file
 
-__all__ = ["COLUMNS", "RunLog", "write_json", "config_record"]
+__all__ = ["COLUMNS", "RENAMED", "RunLog", "write_json", "config_record", "upgrade_row"]
 
-COLUMNS = ("step", "loss", "lr", "val_iou", "val_separated", "val_pixel_error", "seconds")
+COLUMNS = ("step", "loss", "lr", "val_iou", "val_separated", "val_misclassification_rate",
+           "seconds")
+# old column name -> new: runs logged before 2026-12-07 called the share of wrong pixels at 0.5
+# "val_pixel_error", which is the ISBI challenge's different number (unet_course.metrics)
+RENAMED = {"val_pixel_error": "val_misclassification_rate"}
+
+
+def upgrade_row(row: dict) -> dict:
+    """A metrics.csv row with old column names (``RENAMED``) under the new ones."""
+    return {RENAMED.get(k, k): v for k, v in row.items()}
 SYNTHETIC_ONLY = ("train_images", "val_images", "image_size")  # settings of data="synthetic"
 
 
@@ -74,7 +86,11 @@ class RunLog:
         path, rows = self.out / "metrics.csv", []
         if start > 0 and path.exists():
             with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= start]
+                rows = [upgrade_row(r) for r in csv.DictReader(f) if int(r["step"]) <= start]
+            unknown = set(rows[0]) - set(COLUMNS) if rows else set()
+            if unknown:
+                raise ValueError(f"{path}: columns {sorted(unknown)} are not this version's "
+                                 f"({', '.join(COLUMNS)}); resume into a new --out folder")
         with open(path, "w", newline="") as f:
             writer = csv.DictWriter(f, COLUMNS)
             writer.writeheader()
@@ -89,7 +105,7 @@ class RunLog:
         if not self.active:
             return
         record = {"step": step, "loss": loss, "lr": lr, "val_iou": None, "val_separated": None,
-                  "val_pixel_error": None, "seconds": round(seconds, 3)}
+                  "val_misclassification_rate": None, "seconds": round(seconds, 3)}
         if val:  # a custom validate's other keys stay in the history, not in metrics.csv
             record.update({k: v for k, v in val.items() if k != "probabilities"})
         self.history.append(record)
@@ -102,7 +118,7 @@ class RunLog:
             if rate:
                 postfix["tiles/s"] = f"{rate * self.batch:.1f}"
             if val and "val_iou" in val:
-                postfix["val IoU"] = f"{val['val_iou']:.3f}"
+                postfix["pooled IoU"] = f"{val['val_iou']:.3f}"
             self.bar.set_postfix(postfix, refresh=False)
         if self.callback is not None:
             self.callback({"event": "step", **record})

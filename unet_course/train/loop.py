@@ -40,7 +40,7 @@ class Run(NamedTuple):
     config: TrainConfig
     steps: int
     seconds: float
-    metrics: dict               # final validation: val_iou, val_separated, val_pixel_error
+    metrics: dict               # final validation: val_iou, val_separated, val_misclassification_rate
                                 # (or what train's `validate` returned; {} without validation)
     history: list               # one dict per step (see log.COLUMNS)
     out: Path | None

@@ -3,7 +3,8 @@ into RUN_DIR/curves.png (written atomically: temp file + rename).
 
 Left: the energy (Eq. 1) of every step (grey) with its running mean, and a dashed line where
 the learning rate changed (the cpu preset's final drop); right: the validation scores at the
-validated steps (foreground IoU, share of cells separated, pixel error). The run may still be
+validated steps (foreground IoU of the pixels pooled, share of cells separated, misclassification
+rate: the share of wrong pixels at 0.5, not the ISBI pixel error). The run may still be
 going: the figure shows the rows written so far.
 """
 from __future__ import annotations
@@ -16,17 +17,19 @@ from pathlib import Path
 
 __all__ = ["read_metrics", "draw", "plot_run", "main"]
 
-SCORES = (("val_iou", "foreground IoU"), ("val_separated", "cells separated"),
-          ("val_pixel_error", "pixel error"))
+SCORES = (("val_iou", "foreground IoU (pixels pooled)"), ("val_separated", "cells separated"),
+          ("val_misclassification_rate", "misclassification rate (wrong pixels at 0.5)"))
 
 
 def read_metrics(path) -> dict[str, list]:
-    """metrics.csv as columns: {name: [float or None (blank), ...]}; ValueError if unusable."""
+    """metrics.csv as columns: {name: [float or None (blank), ...]}; ValueError if unusable.
+    Old column names are read under the new ones (``log.RENAMED``)."""
+    from .log import upgrade_row
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file (give the --out folder of a training run)")
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        rows = [upgrade_row(r) for r in csv.DictReader(f)]
     if not rows or "step" not in rows[0] or "loss" not in rows[0]:
         raise ValueError(f"{path}: no training steps logged yet (a header with step and loss, "
                          f"then one row per step)")

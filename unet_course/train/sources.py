@@ -6,8 +6,9 @@
 - ``isbi2012``: the paper's EM slices (``load_isbi2012``, verified by SHA-256): slices 0-24
   train, 25-29 validation (the course's fixed split, used by every ISBI measurement in benchmarks/results).
 - a folder PATH with ``images/`` and ``labels/``: files paired by name (PNG/TIFF). Labels are
-  instance ids (0 = background) or binary masks (any two values; the larger is foreground,
-  and cells are its 4-connected components). ``val_fraction`` of the images (at least one)
+  read by the ONE rule of ``evaluate`` too (``unet_course.data.read_label``): instance ids
+  (0 = background) or binary masks (any two values; the larger is cell, and cells are its
+  4-connected components); a one-valued label other than all 0 is refused. ``val_fraction`` of the images (at least one)
   are held out, chosen by a permutation drawn from the seed. Colour images are converted to
   grey by the same rule as ``predict`` (``unet_course.data.as_grey``), with a printed note.
 
@@ -70,22 +71,8 @@ def _isbi(cfg):
             "ISBI 2012: slices 0-24 train, 25-29 validation")
 
 
-def _as_instances(label: np.ndarray, name) -> np.ndarray:
-    from skimage.measure import label as connected
-    if label.ndim == 3:
-        raise ValueError(f"{name}: a label image must be grey (H, W), got shape {label.shape}")
-    values = np.unique(label)
-    if np.issubdtype(label.dtype, np.floating) and not np.array_equal(values, np.round(values)):
-        raise ValueError(f"{name}: labels must be integers (instance ids or a binary mask), "
-                         f"got float values such as {values[values != np.round(values)][0]}")
-    if len(values) <= 2:  # binary mask: cells are the connected components of the larger value
-        return connected(label == values[-1], connectivity=1).astype(np.int32) if len(values) == 2 \
-            else np.zeros(label.shape, np.int32)
-    return label.astype(np.int32)
-
-
 def _folder(cfg):
-    from ..data import as_grey, pair_by_name, read_image
+    from ..data import as_grey, pair_by_name, read_image, read_label
     root = Path(cfg.data)
     for sub in ("images", "labels"):
         if not (root / sub).is_dir():
@@ -103,7 +90,9 @@ def _folder(cfg):
         if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
             raise ValueError(f"{image_path}: expected integer or float pixels, got {image.dtype}")
         image = _normalized([image])[0]
-        label = _as_instances(read_image(label_path), label_path)
+        label, note = read_label(label_path)[1:]
+        if note:
+            print(f"note: {note}", flush=True)
         if label.shape != image.shape:
             raise ValueError(f"{label_path}: label of shape {label.shape} does not match its "
                              f"image {image_path.name} of shape {image.shape}")

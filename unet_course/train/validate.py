@@ -1,13 +1,16 @@
 """Validation during training: predict held-out images whole, score them.
 
-- foreground IoU: |predicted cells AND true cells| / |predicted cells OR true cells|, pixels
-  thresholded at p(cell) = 0.5, summed over the validation images;
+- pooled foreground IoU (``val_iou``): |predicted cells AND true cells| / |predicted cells OR
+  true cells|, pixels thresholded at p(cell) = 0.5, the pixels of all validation images pooled
+  (one big image), not the mean of per-image IoUs that ``evaluate`` and
+  ``metrics.stack_scores`` report as ``foreground_iou``;
 - cells separated: the share of true cells matched by one connected component of the
   prediction at IoU > 0.5 (``unet_course.metrics.match_instances``; two touching cells
   merged into one component match neither);
-- pixel error (``val_pixel_error``): the plain misclassification rate at p(cell) = 0.5, the
-  share of pixels whose class is wrong over all validation images. Not the ISBI 2012
-  leaderboard's pixel error, which Fiji computed differently (``unet_course.metrics``).
+- misclassification rate (``val_misclassification_rate``): the share of pixels whose class is
+  wrong at p(cell) = 0.5 over all validation images. Not the ISBI 2012 pixel error (1 - the
+  best F-score of the cell pixels, ``unet_course.metrics.pixel_error``); runs logged before
+  2026-12-07 called it val_pixel_error.
 
 Prediction goes through the course's ONE prediction path, ``unet_course.tiling.predict_whole``:
 one forward pass over the image mirrored (Fig. 2) to the smallest valid input that covers it
@@ -57,4 +60,4 @@ def evaluate(model, images, targets, instances, device=None) -> dict:
         matched, cells = matched + m, cells + n
     return {"val_iou": float(inter / union) if union else 1.0,
             "val_separated": float(matched / cells) if cells else 1.0,
-            "val_pixel_error": float(wrong / pixels), "probabilities": probs}
+            "val_misclassification_rate": float(wrong / pixels), "probabilities": probs}
