@@ -61,7 +61,7 @@ WITH_COURSE_MODEL = given="$${UNET_COURSE_CACHE:-}"; cache="$${given:-$$(mktemp 
 
 test: setup
 	$(BIN)/python tools/make_exercises.py --check
-	@$(WITH_COURSE_MODEL) $(BIN)/python -m pytest --nbval -n $(WORKERS) --dist loadfile -q
+	@$(WITH_COURSE_MODEL) $(BIN)/python -m pytest --nbval -n $(WORKERS) --dist loadfile -q --durations=15
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -q -m "not slow"
