@@ -159,6 +159,9 @@ OTHER_PAIRS = {
     (64, 64): ("channels of the paper's second conv", lambda: _paper_convs()[1].out_channels),
     (1024, 512): ("channels of the lowest up-conv", lambda: unet_course.model.UpConv(1024).out_channels),
     (2, 4): ("a 2×2 map through a stride-2 up-conv", lambda: 2 * 2),
+    (28, 56): ("the lowest map through the 2×2 up-conv (Fig. 1)",
+               lambda: unet_course.model.UpConv(8)(torch.zeros(1, 8, 28, 28)).shape[-1]),
+    (56, 52): ("two valid 3×3 convolutions", lambda: 56 - 2 - 2),
 }
 
 
