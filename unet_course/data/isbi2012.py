@@ -219,7 +219,8 @@ def load_isbi2012(root: str | os.PathLike | None = None, download: bool = True, 
 def _cell_interior(labels, name: str) -> np.ndarray:
     """Boolean cell-interior mask of ISBI labels, in any of the scales they come in: as read
     (0 membrane / 255 cell), scaled to [0, 1] (floats after / 255, or 0/1 integers), or bool.
-    The cell class is the upper half of the range (> 127, or > 0.5 when no value exceeds 1)."""
+    Each slice is read by the course's one label rule (``labels.as_label``: of two values the
+    larger is cell), after a check that the values lie in ISBI's range."""
     labels = np.asarray(labels)
     if labels.dtype == bool:
         return labels
@@ -231,14 +232,17 @@ def _cell_interior(labels, name: str) -> np.ndarray:
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
         raise ValueError(f"{name}: ISBI labels lie in [0, 255] (0 membrane, 255 cell) or [0, 1], "
                          f"got values in [{lo:g}, {hi:g}]")
-    return labels > (0.5 if hi <= 1 else 127)
+    from .labels import as_label
+    slices = labels.reshape(-1, *labels.shape[-2:]) if labels.ndim > 2 else labels[None]
+    return np.stack([as_label(one, name).mask for one in slices]).reshape(labels.shape)
 
 
 def isbi_targets(labels: np.ndarray) -> np.ndarray:
     """ISBI labels (255 = cell interior, 0 = membrane) -> int64 classes (1 = cell, 0 = membrane).
 
-    Labels scaled to [0, 1] (floats, 0/1 integers) or bool work too: cell = the upper half of
-    the range (> 127, or > 0.5 when no value exceeds 1). Values outside [0, 255]: ValueError."""
+    Labels scaled to [0, 1] (floats, 0/1 integers) or bool work too: each slice is read by the
+    one label rule (``labels.as_label``: the larger of two values is cell). Values outside
+    [0, 255]: ValueError."""
     return _cell_interior(labels, "isbi_targets").astype(np.int64)
 
 
