@@ -1,4 +1,4 @@
-"""Overlap-tile prediction (Sec. 2, Fig. 2): predict an image of any size tile by tile, exactly.
+"""Overlap-tile prediction (Sec. 1, Fig. 2; the tile-size rule: Sec. 2): predict an image of any size tile by tile, exactly.
 
 "This strategy allows the seamless segmentation of arbitrarily large images by an overlap-tile
 strategy (see Figure 2). To predict the pixels in the border region of the image, the missing
@@ -270,7 +270,7 @@ def _inverse_t(y, k, flip):
 def predict_tiled(model, image, tile_size=None, batch_size: int = 4, tta=False,
                   output: str = "probabilities", progress=None, device=None, step=None,
                   exact: bool = True, shift: int = 0, _cut=mirrored_window) -> np.ndarray:
-    """Predict an image of any size by overlapping, mirror-extended tiles (Sec. 2, Fig. 2).
+    """Predict an image of any size by overlapping, mirror-extended tiles (Sec. 1, Fig. 2).
 
     image: (H, W) or (C, H, W), normalised by the model's rule first (``_as_input``); tile_size:
     input tile side or (h, w) (None: see ``default_tile_size``); batch_size: tiles per forward
