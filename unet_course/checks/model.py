@@ -331,14 +331,14 @@ def _fan_in_hint(layer: nn.Module, expected: int, actual) -> str:
         if value == layer.in_channels * kh * kw:
             return (" (that counts all kh*kw weights per input channel; but the input pixels are spread "
                     "`stride` apart, so one output pixel receives only ceil(kh/sh) * ceil(kw/sw) of them)")
+        if value == layer.in_channels * (kh // sh) * (kw // sw):
+            return (" (when the kernel is not a multiple of the stride, round UP: ceil(kh/sh), "
+                    "the most input pixels any output pixel receives)")
         if value == layer.in_channels and expected != layer.in_channels:
             return (f" (that is in_channels alone, right only when the kernel equals the stride, as in "
                     f"the paper's 2x2 stride-2 up-conv; here one output pixel receives "
                     f"ceil({kh}/{sh}) x ceil({kw}/{sw}) = {math.ceil(kh / sh) * math.ceil(kw / sw)} input "
                     f"pixels per input channel: N = in_channels * ceil(kh/sh) * ceil(kw/sw))")
-        if value == layer.in_channels * (kh // sh) * (kw // sw):
-            return (" (when the kernel is not a multiple of the stride, round UP: ceil(kh/sh), "
-                    "the most input pixels any output pixel receives)")
     kernel = math.prod(getattr(layer, "kernel_size", (1,)))
     n_out = getattr(layer, "out_channels", getattr(layer, "out_features", None))
     n_in = getattr(layer, "in_channels", getattr(layer, "in_features", None))
