@@ -250,11 +250,11 @@ def isbi_instances(label: np.ndarray) -> np.ndarray:
     """Cell instances of one ISBI label slice: the 4-connected components of the cell-interior
     class (255; labels in [0, 1] as for `isbi_targets`), numbered 1..K; 0 = membrane. (4-connectivity, so two cells that meet only at
     a corner of the membrane stay apart.) Used to compute the weight map of Eq. 2."""
-    from skimage.measure import label as connected
+    from .labels import as_label
     label = np.asarray(label)
     if label.ndim != 2:
         raise ValueError(f"isbi_instances takes one 2-D label slice, got shape {label.shape}")
-    return connected(_cell_interior(label, "isbi_instances"), background=0, connectivity=1).astype(np.int32)
+    return as_label(_cell_interior(label, "isbi_instances"), "isbi_instances").instances
 
 
 
